@@ -1,0 +1,171 @@
+//! Inputs (an agent's call to an interface, as the vendor's log names it) and the synchronous
+//! response every input gets.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+macro_rules! ops {
+    ($($variant:ident => $name:literal,)*) => {
+        /// An operation, named by the vendor's "method name in logs" (agentgateway.md §3, §5).
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Op { $($variant,)* }
+
+        impl Op {
+            pub const ALL: &'static [Op] = &[$(Op::$variant,)*];
+
+            pub const fn name(self) -> &'static str {
+                match self { $(Op::$variant => $name,)* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Op> {
+                match name { $($name => Some(Op::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+ops! {
+    Login => "login",
+    ForceLogin => "forceLogin",
+    Logout => "logout",
+    ForceLogout => "forceLogout",
+    RequestAgentConf => "requestAgentConf",
+    AnswerAgentConf => "answerAgentConf",
+    RejectAgentConf => "rejectAgentConf",
+    RequestLeaveAgentConf => "requestLeaveAgentConf",
+    ReleaseAgentConf => "releaseAgentConf",
+    HoldParticipant => "holdParticipant",
+    UnholdParticipant => "unholdParticipant",
+    ProlongTime => "prolongTime",
+    ApplyToShiftPresident => "applyToShiftPresident",
+    BatchAddParticipant => "batchAddParticipant",
+    BatchRemoveParticipant => "batchRemoveParticipant",
+    ChangeParticipantMode => "changeParticipantMode",
+    PlayVoiceToConf => "playVoiceToConf",
+    StopVoiceToConf => "stopVoiceToConf",
+    PlayVoiceToParticipant => "playVoiceToParticipant",
+    StopVoiceToParticipant => "stopVoiceToParticipant",
+    ModifyConfResource => "modifyConfResource",
+    QueryConfInfos => "queryConfInfos",
+    QueryAllConfIds => "queryAllConfIds",
+}
+
+impl Op {
+    /// Whether this build of the platform model implements the operation. The others are
+    /// known names (a scenario that uses one gets a clear "not implemented yet" error rather than
+    /// an "unknown operation"), and arrive with the conference-family work.
+    pub const fn is_implemented(self) -> bool {
+        matches!(self, Op::RequestAgentConf | Op::ReleaseAgentConf | Op::ProlongTime)
+    }
+
+    pub fn implemented() -> impl Iterator<Item = Op> {
+        Op::ALL.iter().copied().filter(|op| op.is_implemented())
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Op::from_name(&name).ok_or_else(|| {
+            let known: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+            serde::de::Error::custom(format!("unknown operation {name:?}; known operations: {}", known.join(", ")))
+        })
+    }
+}
+
+/// The vendor's result codes used by this model (agentgateway.md §7).
+pub mod retcode {
+    pub const SUCCESS: &str = "0";
+    pub const INVALID_PARAMETER: &str = "000-002";
+    pub const NOT_SIGNED_IN: &str = "100-006";
+    pub const OPERATION_EXCEPTION: &str = "100-007";
+    pub const NO_CONFERENCE: &str = "101-001";
+    pub const NOT_CHAIR: &str = "101-002";
+    pub const ALREADY_IN_CONFERENCE: &str = "101-003";
+}
+
+/// One call to an interface: the operation, the `{agentid}` of the path exactly as sent (it may
+/// not even be a number), and the JSON body (`Value::Null` when there is none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    pub op: Op,
+    pub agent: String,
+    pub body: Value,
+}
+
+impl Input {
+    pub fn new(op: Op, agent: impl Into<String>, body: Value) -> Self {
+        Input { op, agent: agent.into(), body }
+    }
+}
+
+/// The synchronous answer: `{"retcode", "message", "result"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    pub retcode: String,
+    pub message: String,
+    pub result: Value,
+}
+
+impl Response {
+    pub fn success(result: Value) -> Self {
+        Response { retcode: retcode::SUCCESS.to_owned(), message: "success".to_owned(), result }
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.retcode == retcode::SUCCESS
+    }
+}
+
+/// Why an input was refused: a vendor result code and a message saying what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub retcode: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(retcode: &'static str, message: impl Into<String>) -> Self {
+        Rejection { retcode, message: message.into() }
+    }
+}
+
+impl From<Rejection> for Response {
+    fn from(r: Rejection) -> Self {
+        Response { retcode: r.retcode.to_owned(), message: r.message, result: Value::Object(Default::default()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_names_round_trip_and_unknown_names_are_listed() {
+        for op in Op::ALL {
+            assert_eq!(Op::from_name(op.name()), Some(*op));
+        }
+        let err = serde_json::from_str::<Op>("\"requestAgentConference\"").unwrap_err().to_string();
+        assert!(err.contains("unknown operation") && err.contains("requestAgentConf"), "{err}");
+    }
+
+    #[test]
+    fn responses_serialize_in_the_journal_order() {
+        let r = Response::success(serde_json::json!({}));
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"retcode":"0","message":"success","result":{}}"#);
+    }
+}

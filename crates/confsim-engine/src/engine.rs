@@ -1,0 +1,206 @@
+//! The engine loop.
+
+use crate::scheduler::Scheduler;
+use confsim_core::record::{InputRecord, Record};
+use confsim_core::{Event, Input, Platform, Response, SimTime, Timer, TimerOp};
+use confsim_journal::{Header, JournalError, JournalWriter, Summary};
+use std::io::Write;
+
+/// Why the engine stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("input at {at} is earlier than the engine's current time {now}: time only moves forward")]
+    TimeWentBack { at: SimTime, now: SimTime },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Something in the timer queue: a platform timer, or a driver's own wake-up (a scripted
+/// input, a load generator's next arrival) identified by a token the driver chose.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Item {
+    Platform(Timer),
+    Driver(u64),
+}
+
+/// What `Engine::step` did.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing is due at or before the limit.
+    Idle,
+    /// A platform timer fired (its events are journaled).
+    Fired,
+    /// A driver item is due; the engine's time is now its due time.
+    Driver(u64),
+}
+
+/// Sees every record right after it is journaled and applied.
+pub trait Observer {
+    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record);
+}
+
+impl Observer for () {
+    fn on_record(&mut self, _: u64, _: SimTime, _: &Record) {}
+}
+
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
+        self.0.on_record(seq, at, record);
+        self.1.on_record(seq, at, record);
+    }
+}
+
+/// The engine: platform state, timer queue and journal, at a simulated time.
+pub struct Engine<W: Write> {
+    platform: Platform,
+    scheduler: Scheduler<Item>,
+    journal: JournalWriter<W>,
+    now: SimTime,
+    timer_ops: Vec<TimerOp>,
+    fired: Vec<Event>,
+    inputs: u64,
+    events: u64,
+}
+
+impl<W: Write> std::fmt::Debug for Engine<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("now", &self.now).field("inputs", &self.inputs).field("events", &self.events).finish()
+    }
+}
+
+impl<W: Write> Engine<W> {
+    /// A fresh platform as the header describes it, journaling to `out`, at the header's start.
+    pub fn new(header: &Header, out: W) -> Result<Self> {
+        Ok(Engine {
+            platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
+            scheduler: Scheduler::new(),
+            journal: JournalWriter::new(out, header)?,
+            now: header.start,
+            timer_ops: Vec::new(),
+            fired: Vec::new(),
+            inputs: 0,
+            events: 0,
+        })
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    /// Input and event records journaled so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.inputs, self.events)
+    }
+
+    /// Platform timers pending, in the order they will fire.
+    pub fn pending_timers(&self) -> Vec<(SimTime, Timer)> {
+        self.scheduler
+            .pending()
+            .into_iter()
+            .filter_map(|(due, item)| match item {
+                Item::Platform(timer) => Some((due, timer)),
+                Item::Driver(_) => None,
+            })
+            .collect()
+    }
+
+    /// Submits an input at the current simulated time: decides it, journals it with its
+    /// response, applies it, and returns the response.
+    pub fn submit(&mut self, input: Input, observer: &mut impl Observer) -> Result<Response> {
+        let response = self.platform.decide(&input, self.now);
+        let record = Record::Input(InputRecord::new(input, response.clone()));
+        self.inputs += 1;
+        self.commit(record, observer)?;
+        Ok(response)
+    }
+
+    /// Moves the engine's time forward to `t` without firing anything; a driver uses it to
+    /// submit an input at a time of its own (a gateway request arriving between deadlines).
+    /// Everything due at or before `t` must have been stepped first.
+    pub fn set_time(&mut self, t: SimTime) -> Result<()> {
+        if t < self.now {
+            return Err(EngineError::TimeWentBack { at: t, now: self.now });
+        }
+        self.now = t;
+        Ok(())
+    }
+
+    fn commit(&mut self, record: Record, observer: &mut impl Observer) -> Result<()> {
+        let seq = self.journal.append(self.now, &record)?;
+        self.platform.apply(self.now, &record, &mut self.timer_ops);
+        for op in self.timer_ops.drain(..) {
+            match op {
+                TimerOp::Schedule(due, timer) => self.scheduler.schedule_at(due, Item::Platform(timer)),
+                TimerOp::Cancel(timer) => {
+                    self.scheduler.cancel(Item::Platform(timer));
+                }
+            }
+        }
+        observer.on_record(seq, self.now, &record);
+        Ok(())
+    }
+
+    /// Schedules a driver wake-up at `at`.
+    pub fn schedule_driver(&mut self, at: SimTime, token: u64) {
+        self.scheduler.schedule_at(at, Item::Driver(token));
+    }
+
+    /// When the next item (platform timer or driver wake-up) is due.
+    pub fn next_deadline(&mut self) -> Option<SimTime> {
+        self.scheduler.next_deadline()
+    }
+
+    /// Runs the earliest item due at or before `limit`.
+    pub fn step(&mut self, limit: SimTime, observer: &mut impl Observer) -> Result<Step> {
+        let Some((due, item)) = self.scheduler.pop_due(limit) else { return Ok(Step::Idle) };
+        // Items never fall due in the past: inputs only schedule at or after `now`.
+        self.now = self.now.max(due);
+        match item {
+            Item::Driver(token) => Ok(Step::Driver(token)),
+            Item::Platform(timer) => {
+                let mut fired = std::mem::take(&mut self.fired);
+                self.platform.fire(timer, &mut fired);
+                for event in fired.drain(..) {
+                    self.events += 1;
+                    self.commit(Record::Event(event), observer)?;
+                }
+                self.fired = fired;
+                Ok(Step::Fired)
+            }
+        }
+    }
+
+    /// Fires every platform timer due at or before `t`, then sets the time to `t`. Driver
+    /// items due on the way are returned (in order) rather than handled: this is for drivers
+    /// that keep none in the queue, such as the gateway.
+    pub fn advance_to(&mut self, t: SimTime, observer: &mut impl Observer) -> Result<Vec<u64>> {
+        let mut driver_items = Vec::new();
+        loop {
+            match self.step(t, observer)? {
+                Step::Idle => break,
+                Step::Fired => {}
+                Step::Driver(token) => driver_items.push(token),
+            }
+        }
+        self.set_time(t.max(self.now))?;
+        Ok(driver_items)
+    }
+
+    /// Flushes the journal: everything journaled so far is in the underlying writer.
+    pub fn flush(&mut self) -> Result<()> {
+        Ok(self.journal.flush()?)
+    }
+
+    /// Ends the run: flushes the journal and returns its summary, the writer and the final
+    /// platform state.
+    pub fn finish(self) -> Result<(Summary, W, Platform)> {
+        let (summary, out) = self.journal.finish()?;
+        Ok((summary, out, self.platform))
+    }
+}

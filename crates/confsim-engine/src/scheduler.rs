@@ -1,0 +1,161 @@
+//! The timer queue: items ordered by (due time, sequence), with cancellation.
+//!
+//! A binary heap holds `(due, seq, item)`; a map holds each live item's current `(due, seq)`.
+//! `cancel` only forgets the item in the map, and a heap entry whose `(due, seq)` no longer
+//! matches is skipped when it reaches the top (lazy deletion: O(log n) everything, no search).
+//! When dead entries outnumber live ones the heap is rebuilt from the map, so memory stays
+//! proportional to what is pending, not to what was ever scheduled.
+//!
+//! `seq` is the order of scheduling, so items due at the same instant run in the order they were
+//! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
+
+use confsim_core::SimTime;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::Hash;
+
+#[derive(Debug, Clone)]
+pub struct Scheduler<T> {
+    heap: BinaryHeap<Reverse<(SimTime, u64, T)>>,
+    live: HashMap<T, (SimTime, u64)>,
+    next_seq: u64,
+}
+
+impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
+    fn default() -> Self {
+        Scheduler { heap: BinaryHeap::new(), live: HashMap::new(), next_seq: 0 }
+    }
+}
+
+impl<T: Copy + Ord + Hash> Scheduler<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Schedules `item` at `due`, replacing any pending schedule of the same item.
+    pub fn schedule_at(&mut self, due: SimTime, item: T) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.live.insert(item, (due, seq));
+        self.heap.push(Reverse((due, seq, item)));
+        if self.heap.len() > 1024 && self.heap.len() > 2 * self.live.len() {
+            self.compact();
+        }
+    }
+
+    /// Cancels `item` if it is pending; returns whether it was.
+    pub fn cancel(&mut self, item: T) -> bool {
+        self.live.remove(&item).is_some()
+    }
+
+    fn is_live(&self, due: SimTime, seq: u64, item: &T) -> bool {
+        self.live.get(item) == Some(&(due, seq))
+    }
+
+    fn drop_dead_top(&mut self) {
+        while let Some(Reverse((due, seq, item))) = self.heap.peek() {
+            if self.is_live(*due, *seq, item) {
+                return;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// When the earliest pending item is due.
+    pub fn next_deadline(&mut self) -> Option<SimTime> {
+        self.drop_dead_top();
+        self.heap.peek().map(|Reverse((due, _, _))| *due)
+    }
+
+    /// Removes and returns the earliest pending item if it is due at or before `limit`.
+    pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, T)> {
+        self.drop_dead_top();
+        let Reverse((due, _, _)) = self.heap.peek()?;
+        if *due > limit {
+            return None;
+        }
+        let Reverse((due, _, item)) = self.heap.pop()?;
+        self.live.remove(&item);
+        Some((due, item))
+    }
+
+    /// How many items are pending.
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    /// Every pending item in the order it will run.
+    pub fn pending(&self) -> Vec<(SimTime, T)> {
+        let mut all: Vec<_> = self.live.iter().map(|(item, (due, seq))| (*due, *seq, *item)).collect();
+        all.sort();
+        all.into_iter().map(|(due, _, item)| (due, item)).collect()
+    }
+
+    fn compact(&mut self) {
+        let entries: Vec<_> = self.live.iter().map(|(item, (due, seq))| Reverse((*due, *seq, *item))).collect();
+        self.heap = BinaryHeap::from(entries);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: i64) -> SimTime {
+        SimTime::from_unix_ms(ms)
+    }
+
+    #[test]
+    fn items_come_out_by_time_then_scheduling_order() {
+        let mut s = Scheduler::new();
+        s.schedule_at(t(20), 'a');
+        s.schedule_at(t(10), 'b');
+        s.schedule_at(t(20), 'c');
+        s.schedule_at(t(10), 'd');
+        let order: Vec<_> = std::iter::from_fn(|| s.pop_due(t(100))).collect();
+        assert_eq!(order, vec![(t(10), 'b'), (t(10), 'd'), (t(20), 'a'), (t(20), 'c')]);
+    }
+
+    #[test]
+    fn nothing_comes_out_before_it_is_due() {
+        let mut s = Scheduler::new();
+        s.schedule_at(t(50), 1);
+        assert_eq!(s.pop_due(t(49)), None);
+        assert_eq!(s.next_deadline(), Some(t(50)));
+        assert_eq!(s.pop_due(t(50)), Some((t(50), 1)));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn cancelled_and_rescheduled_items_do_not_fire_at_their_old_time() {
+        let mut s = Scheduler::new();
+        s.schedule_at(t(10), 1);
+        s.schedule_at(t(20), 2);
+        assert!(s.cancel(1));
+        assert!(!s.cancel(1));
+        s.schedule_at(t(30), 2);
+        assert_eq!(s.next_deadline(), Some(t(30)));
+        assert_eq!(s.pending(), vec![(t(30), 2)]);
+        assert_eq!(s.pop_due(t(100)), Some((t(30), 2)));
+        assert_eq!(s.pop_due(t(100)), None);
+    }
+
+    #[test]
+    fn the_heap_is_compacted_when_cancellations_pile_up() {
+        let mut s = Scheduler::new();
+        for i in 0..10_000u32 {
+            s.schedule_at(t(i64::from(i)), i);
+            if i % 10 != 0 {
+                s.cancel(i);
+            }
+        }
+        assert_eq!(s.len(), 1_000);
+        assert!(s.heap.len() <= 2 * 1_000 + 1_024 + 1, "heap kept {} entries", s.heap.len());
+        let fired: Vec<_> = std::iter::from_fn(|| s.pop_due(t(1_000_000))).map(|(_, i)| i).collect();
+        assert_eq!(fired, (0..10_000).step_by(10).collect::<Vec<_>>());
+    }
+}
