@@ -23,7 +23,10 @@ impl<'a> Body<'a> {
         match value {
             Value::Null => Ok(Body { fields: None }),
             Value::Object(map) => Ok(Body { fields: Some(map) }),
-            other => Err(invalid(format!("the request body must be a JSON object, not {}", kind(other)))),
+            other => Err(invalid(format!(
+                "the request body must be a JSON object, not {}",
+                kind(other)
+            ))),
         }
     }
 
@@ -33,44 +36,72 @@ impl<'a> Body<'a> {
 
     /// An optional integer in `min..=max`.
     pub fn int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, Rejection> {
-        let Some(value) = self.get(name) else { return Ok(None) };
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
         match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-            _ => Err(invalid(format!("{name} must be an integer from {min} to {max}, got {}", shown(value)))),
+            _ => Err(invalid(format!(
+                "{name} must be an integer from {min} to {max}, got {}",
+                shown(value)
+            ))),
         }
     }
 
     /// A mandatory integer in `min..=max`.
     pub fn required_int(&self, name: &str, min: i64, max: i64) -> Result<i64, Rejection> {
-        self.int(name, min, max)?.ok_or_else(|| invalid(format!("{name} is mandatory")))
+        self.int(name, min, max)?
+            .ok_or_else(|| invalid(format!("{name} is mandatory")))
     }
 
     /// An optional string of at most `max_bytes` bytes of UTF-8.
     pub fn string_bytes(&self, name: &str, max_bytes: usize) -> Result<Option<&'a str>, Rejection> {
-        self.string_where(name, |s| s.len() <= max_bytes, &format!("at most {max_bytes} bytes"))
+        self.string_where(
+            name,
+            |s| s.len() <= max_bytes,
+            &format!("at most {max_bytes} bytes"),
+        )
     }
 
     /// An optional string of at most `max_chars` characters.
     pub fn string_chars(&self, name: &str, max_chars: usize) -> Result<Option<&'a str>, Rejection> {
-        self.string_where(name, |s| s.chars().count() <= max_chars, &format!("at most {max_chars} characters"))
+        self.string_where(
+            name,
+            |s| s.chars().count() <= max_chars,
+            &format!("at most {max_chars} characters"),
+        )
     }
 
-    fn string_where(&self, name: &str, ok: impl Fn(&str) -> bool, limit: &str) -> Result<Option<&'a str>, Rejection> {
-        let Some(value) = self.get(name) else { return Ok(None) };
+    fn string_where(
+        &self,
+        name: &str,
+        ok: impl Fn(&str) -> bool,
+        limit: &str,
+    ) -> Result<Option<&'a str>, Rejection> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
         match value.as_str() {
             Some(s) if ok(s) => Ok(Some(s)),
             Some(_) => Err(invalid(format!("{name} must be {limit}"))),
-            None => Err(invalid(format!("{name} must be a string, got {}", shown(value)))),
+            None => Err(invalid(format!(
+                "{name} must be a string, got {}",
+                shown(value)
+            ))),
         }
     }
 
     /// An optional boolean.
     pub fn bool(&self, name: &str) -> Result<Option<bool>, Rejection> {
-        let Some(value) = self.get(name) else { return Ok(None) };
-        value
-            .as_bool()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("{name} must be true or false, got {}", shown(value))))
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        value.as_bool().map(Some).ok_or_else(|| {
+            invalid(format!(
+                "{name} must be true or false, got {}",
+                shown(value)
+            ))
+        })
     }
 }
 
@@ -88,7 +119,11 @@ fn kind(value: &Value) -> &'static str {
 /// A short rendering of an offending value for a message: the value itself when small.
 fn shown(value: &Value) -> String {
     let text = value.to_string();
-    if text.len() <= 40 { text } else { kind(value).to_owned() }
+    if text.len() <= 40 {
+        text
+    } else {
+        kind(value).to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -101,12 +136,20 @@ mod tests {
         let v = json!({"a": 4, "b": "4", "c": 4.5, "d": 0, "e": null});
         let b = Body::new(&v).unwrap();
         assert_eq!(b.int("a", 1, 120).unwrap(), Some(4));
-        assert!(b.int("b", 1, 120).unwrap_err().message.contains("got \"4\""));
+        assert!(
+            b.int("b", 1, 120)
+                .unwrap_err()
+                .message
+                .contains("got \"4\"")
+        );
         assert!(b.int("c", 1, 120).is_err());
         assert!(b.int("d", 1, 120).is_err());
         assert_eq!(b.int("e", 1, 120).unwrap(), None);
         assert_eq!(b.int("missing", 1, 120).unwrap(), None);
-        assert_eq!(b.required_int("missing", 1, 120).unwrap_err().message, "missing is mandatory");
+        assert_eq!(
+            b.required_int("missing", 1, 120).unwrap_err().message,
+            "missing is mandatory"
+        );
     }
 
     #[test]

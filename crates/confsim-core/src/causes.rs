@@ -20,10 +20,28 @@ pub const INJECTED_FAULT: u32 = 21234;
 
 /// Every cause with a one-line meaning, for documentation and reports.
 pub const ALL: &[(u32, &str)] = &[
-    (AGENT_STATE, "applicant neither idle nor talking in a stable call"),
-    (THREE_PARTY_CALLED, "applicant is the called agent of a two-agent three-party call"),
-    (VDN_CAPACITY, "memberNum exceeds the VDN's maxConcurrentCalls"),
-    (CALLER_NO_RESTRICTED, "confCallerNo outside the VDN's number restrictions"),
-    (AGENT_SIGNED_OUT, "applicant signed out before the platform answered"),
-    (INJECTED_FAULT, "fault injected by platform.faults.requestFailedRate"),
+    (
+        AGENT_STATE,
+        "applicant neither idle nor talking in a stable call",
+    ),
+    (
+        THREE_PARTY_CALLED,
+        "applicant is the called agent of a two-agent three-party call",
+    ),
+    (
+        VDN_CAPACITY,
+        "memberNum exceeds the VDN's maxConcurrentCalls",
+    ),
+    (
+        CALLER_NO_RESTRICTED,
+        "confCallerNo outside the VDN's number restrictions",
+    ),
+    (
+        AGENT_SIGNED_OUT,
+        "applicant signed out before the platform answered",
+    ),
+    (
+        INJECTED_FAULT,
+        "fault injected by platform.faults.requestFailedRate",
+    ),
 ];

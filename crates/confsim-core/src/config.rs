@@ -91,7 +91,10 @@ fn default_max_ms() -> u64 {
 
 impl Default for LatencyConfig {
     fn default() -> Self {
-        LatencyConfig { min_ms: default_min_ms(), max_ms: default_max_ms() }
+        LatencyConfig {
+            min_ms: default_min_ms(),
+            max_ms: default_max_ms(),
+        }
     }
 }
 
@@ -143,19 +146,33 @@ pub struct ConfigProblem {
 impl PlatformConfig {
     /// Checks what the types alone cannot.
     pub fn check(&self) -> Result<(), ConfigProblem> {
-        let problem = |path: &str, message: String| Err(ConfigProblem { path: path.to_owned(), message });
+        let problem = |path: &str, message: String| {
+            Err(ConfigProblem {
+                path: path.to_owned(),
+                message,
+            })
+        };
         if self.latency.min_ms > self.latency.max_ms {
             return problem(
                 "latency.minMs",
-                format!("minMs ({}) must not exceed maxMs ({})", self.latency.min_ms, self.latency.max_ms),
+                format!(
+                    "minMs ({}) must not exceed maxMs ({})",
+                    self.latency.min_ms, self.latency.max_ms
+                ),
             );
         }
         if self.latency.max_ms > 3_600_000 {
-            return problem("latency.maxMs", "maxMs must be at most 3600000 (one hour)".to_owned());
+            return problem(
+                "latency.maxMs",
+                "maxMs must be at most 3600000 (one hour)".to_owned(),
+            );
         }
         let rate = self.faults.request_failed_rate;
         if !(0.0..=1.0).contains(&rate) {
-            return problem("faults.requestFailedRate", format!("{rate} is not a probability between 0 and 1"));
+            return problem(
+                "faults.requestFailedRate",
+                format!("{rate} is not a probability between 0 and 1"),
+            );
         }
         if self.vdn.max_concurrent_calls == 0 {
             return problem("vdn.maxConcurrentCalls", "must be at least 1".to_owned());
@@ -176,13 +193,19 @@ impl AgentGroup {
         if let Some(id) = self.ids.first_outside(&platform.agent_id_range) {
             return Err(ConfigProblem {
                 path: "ids".to_owned(),
-                message: format!("agent {id} is outside the platform's agentIdRange {}", platform.agent_id_range),
+                message: format!(
+                    "agent {id} is outside the platform's agentIdRange {}",
+                    platform.agent_id_range
+                ),
             });
         }
         if let Some(peer) = &self.peer
             && (peer.is_empty() || peer.len() > 24)
         {
-            return Err(ConfigProblem { path: "peer".to_owned(), message: "must be 1 to 24 bytes".to_owned() });
+            return Err(ConfigProblem {
+                path: "peer".to_owned(),
+                message: "must be 1 to 24 bytes".to_owned(),
+            });
         }
         Ok(())
     }
@@ -207,7 +230,13 @@ mod tests {
     fn platform_defaults_fill_an_empty_object() {
         let p: PlatformConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(p, PlatformConfig::default());
-        assert_eq!(p.latency, LatencyConfig { min_ms: 10, max_ms: 100 });
+        assert_eq!(
+            p.latency,
+            LatencyConfig {
+                min_ms: 10,
+                max_ms: 100
+            }
+        );
         assert!(p.check().is_ok());
     }
 
@@ -219,7 +248,13 @@ mod tests {
 
     #[test]
     fn impossible_values_are_named() {
-        let mut p = PlatformConfig { latency: LatencyConfig { min_ms: 5, max_ms: 1 }, ..Default::default() };
+        let mut p = PlatformConfig {
+            latency: LatencyConfig {
+                min_ms: 5,
+                max_ms: 1,
+            },
+            ..Default::default()
+        };
         assert_eq!(p.check().unwrap_err().path, "latency.minMs");
         p.latency = LatencyConfig::default();
         p.faults.request_failed_rate = 1.5;

@@ -45,7 +45,10 @@ pub struct Draws {
 
 impl Draws {
     pub fn new(seed: u64) -> Self {
-        Draws { seed, base: ChaCha8Rng::seed_from_u64(seed) }
+        Draws {
+            seed,
+            base: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     pub fn seed(&self) -> u64 {
@@ -64,7 +67,8 @@ impl Draws {
         if cfg.min_ms >= cfg.max_ms {
             return cfg.min_ms;
         }
-        self.rng(conf, Slot::Latency(step)).random_range(cfg.min_ms..=cfg.max_ms)
+        self.rng(conf, Slot::Latency(step))
+            .random_range(cfg.min_ms..=cfg.max_ms)
     }
 
     /// Whether an event of probability `p` happens for this key.
@@ -85,7 +89,10 @@ mod tests {
 
     #[test]
     fn draws_depend_only_on_seed_and_key() {
-        let cfg = LatencyConfig { min_ms: 10, max_ms: 100 };
+        let cfg = LatencyConfig {
+            min_ms: 10,
+            max_ms: 100,
+        };
         let a = Draws::new(42);
         let b = Draws::new(42);
         for conf in 1..50 {
@@ -99,7 +106,10 @@ mod tests {
 
     #[test]
     fn different_seeds_and_keys_give_different_streams() {
-        let cfg = LatencyConfig { min_ms: 0, max_ms: 1_000_000 };
+        let cfg = LatencyConfig {
+            min_ms: 0,
+            max_ms: 1_000_000,
+        };
         let a = Draws::new(1);
         let b = Draws::new(2);
         let xs: Vec<_> = (0..8).map(|k| a.latency_ms(&cfg, ConfId(7), k)).collect();
@@ -111,7 +121,10 @@ mod tests {
 
     #[test]
     fn fixed_latency_needs_no_draw() {
-        let cfg = LatencyConfig { min_ms: 0, max_ms: 0 };
+        let cfg = LatencyConfig {
+            min_ms: 0,
+            max_ms: 0,
+        };
         assert_eq!(Draws::new(3).latency_ms(&cfg, ConfId(1), 0), 0);
     }
 
@@ -120,7 +133,9 @@ mod tests {
         let d = Draws::new(9);
         assert!(!d.chance(ConfId(1), Slot::Fault, 0.0));
         assert!(d.chance(ConfId(1), Slot::Fault, 1.0));
-        let hits = (0..10_000).filter(|c| d.chance(ConfId(*c), Slot::Fault, 0.25)).count();
+        let hits = (0..10_000)
+            .filter(|c| d.chance(ConfId(*c), Slot::Fault, 0.25))
+            .count();
         assert!((2_200..2_800).contains(&hits), "{hits}");
     }
 }

@@ -88,7 +88,13 @@ impl OffhookType {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [OffhookType::Main, OffhookType::Assistant, OffhookType::Unknown].into_iter().find(|t| t.name() == name)
+        [
+            OffhookType::Main,
+            OffhookType::Assistant,
+            OffhookType::Unknown,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
     }
 }
 
@@ -138,12 +144,18 @@ impl Content {
             | EventType::AgentConfTimeout
             | EventType::AgentConfRinging
             | EventType::AgentConfSelfLeaveResult
-            | EventType::AgentConfPresidentChanged => Content::Conf(ConfId(only("confId")?.as_u64()?)),
-            EventType::AgentConfRequestFailed => Content::Cause(u32::try_from(only("cause")?.as_u64()?).ok()?),
+            | EventType::AgentConfPresidentChanged => {
+                Content::Conf(ConfId(only("confId")?.as_u64()?))
+            }
+            EventType::AgentConfRequestFailed => {
+                Content::Cause(u32::try_from(only("cause")?.as_u64()?).ok()?)
+            }
             EventType::AgentOtherPhoneRelease => {
                 Content::PhoneState(u8::try_from(only("phoneState")?.as_u64()?).ok()?)
             }
-            EventType::AgentOtherPhoneOffhook => Content::Offhook(OffhookType::from_name(only("type")?.as_str()?)?),
+            EventType::AgentOtherPhoneOffhook => {
+                Content::Offhook(OffhookType::from_name(only("type")?.as_str()?)?)
+            }
             _ if value.is_null() => Content::Null,
             _ => return None,
         };
@@ -209,10 +221,26 @@ mod tests {
     fn content_has_the_vendor_shapes() {
         let cases = [
             (EventType::AgentStateBusy, Content::Null, "null"),
-            (EventType::AgentConfRequestSuccess, Content::Conf(ConfId(1030400)), r#"{"confId":1030400}"#),
-            (EventType::AgentConfRequestFailed, Content::Cause(21234), r#"{"cause":21234}"#),
-            (EventType::AgentOtherPhoneRelease, Content::PhoneState(3), r#"{"phoneState":3}"#),
-            (EventType::AgentOtherPhoneOffhook, Content::Offhook(OffhookType::Main), r#"{"type":"main"}"#),
+            (
+                EventType::AgentConfRequestSuccess,
+                Content::Conf(ConfId(1030400)),
+                r#"{"confId":1030400}"#,
+            ),
+            (
+                EventType::AgentConfRequestFailed,
+                Content::Cause(21234),
+                r#"{"cause":21234}"#,
+            ),
+            (
+                EventType::AgentOtherPhoneRelease,
+                Content::PhoneState(3),
+                r#"{"phoneState":3}"#,
+            ),
+            (
+                EventType::AgentOtherPhoneOffhook,
+                Content::Offhook(OffhookType::Main),
+                r#"{"type":"main"}"#,
+            ),
         ];
         for (ty, content, json) in cases {
             assert_eq!(serde_json::to_string(&content).unwrap(), json);
@@ -227,12 +255,19 @@ mod tests {
         assert_eq!(Content::from_json(EventType::AgentConfTimeout, &v), None);
         let v: serde_json::Value = serde_json::from_str(r#"{"confId":1,"extra":2}"#).unwrap();
         assert_eq!(Content::from_json(EventType::AgentConfTimeout, &v), None);
-        assert_eq!(Content::from_json(EventType::AgentStateReady, &serde_json::json!({})), None);
+        assert_eq!(
+            Content::from_json(EventType::AgentStateReady, &serde_json::json!({})),
+            None
+        );
     }
 
     #[test]
     fn an_event_serializes_as_a_client_sees_it() {
-        let e = Event::new(EventType::AgentConfRinging, AgentId(154), Content::Conf(ConfId(1031168)));
+        let e = Event::new(
+            EventType::AgentConfRinging,
+            AgentId(154),
+            Content::Conf(ConfId(1031168)),
+        );
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
             r#"{"eventType":"AgentConf_Ringing","workNo":"154","content":{"confId":1031168}}"#

@@ -39,7 +39,10 @@ pub struct AgentRange {
 
 impl Default for AgentRange {
     fn default() -> Self {
-        AgentRange { min: 101, max: 59_999 }
+        AgentRange {
+            min: 101,
+            max: 59_999,
+        }
     }
 }
 
@@ -53,7 +56,11 @@ impl AgentRange {
     /// Anything else, or a number outside the range, is `None` and answers `000-002`.
     pub fn parse_path_id(&self, raw: &str) -> Option<AgentId> {
         let bytes = raw.as_bytes();
-        if bytes.is_empty() || bytes.len() > 10 || bytes[0] == b'0' || !bytes.iter().all(u8::is_ascii_digit) {
+        if bytes.is_empty()
+            || bytes.len() > 10
+            || bytes[0] == b'0'
+            || !bytes.iter().all(u8::is_ascii_digit)
+        {
             return None;
         }
         let id: u32 = raw.parse().ok()?;
@@ -84,7 +91,9 @@ impl<'de> Deserialize<'de> for AgentRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         let (min, max) = parse_range(&text).ok_or_else(|| {
-            de::Error::custom(format!("invalid agent id range {text:?}: expected \"MIN-MAX\" such as \"101-59999\""))
+            de::Error::custom(format!(
+                "invalid agent id range {text:?}: expected \"MIN-MAX\" such as \"101-59999\""
+            ))
         })?;
         Ok(AgentRange { min, max })
     }
@@ -146,7 +155,9 @@ impl<'de> Deserialize<'de> for AgentSet {
         impl<'de> Visitor<'de> for V {
             type Value = AgentSet;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an agent id, a list of agent ids, or a range string such as \"101-1100\"")
+                f.write_str(
+                    "an agent id, a list of agent ids, or a range string such as \"101-1100\"",
+                )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<AgentSet, E> {
                 u32::try_from(v)
@@ -166,7 +177,11 @@ impl<'de> Deserialize<'de> for AgentSet {
                 }
                 parse_range(v)
                     .map(|(a, b)| AgentSet::Range(a, b))
-                    .ok_or_else(|| E::custom(format!("invalid agent range {v:?}: expected \"MIN-MAX\" with MIN <= MAX")))
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "invalid agent range {v:?}: expected \"MIN-MAX\" with MIN <= MAX"
+                        ))
+                    })
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<AgentSet, A::Error> {
                 let mut ids = Vec::new();
@@ -192,17 +207,35 @@ mod tests {
         let r = AgentRange::default();
         assert_eq!(r.parse_path_id("101"), Some(AgentId(101)));
         assert_eq!(r.parse_path_id("59999"), Some(AgentId(59_999)));
-        for bad in ["100", "60000", "0101", "", "abc", "+101", "-101", " 101", "101 ", "1e3", "99999999999"] {
+        for bad in [
+            "100",
+            "60000",
+            "0101",
+            "",
+            "abc",
+            "+101",
+            "-101",
+            " 101",
+            "101 ",
+            "1e3",
+            "99999999999",
+        ] {
             assert_eq!(r.parse_path_id(bad), None, "{bad:?}");
         }
-        let wide = AgentRange { min: 101, max: 999_999 };
+        let wide = AgentRange {
+            min: 101,
+            max: 999_999,
+        };
         assert_eq!(wide.parse_path_id("999999"), Some(AgentId(999_999)));
     }
 
     #[test]
     fn agent_sets_read_every_form() {
         let set: AgentSet = serde_json::from_str("\"101-103\"").unwrap();
-        assert_eq!(set.iter().collect::<Vec<_>>(), vec![AgentId(101), AgentId(102), AgentId(103)]);
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![AgentId(101), AgentId(102), AgentId(103)]
+        );
         let set: AgentSet = serde_json::from_str("[2001, 2002]").unwrap();
         assert_eq!(set.len(), 2);
         let set: AgentSet = serde_json::from_str("7").unwrap();

@@ -56,7 +56,10 @@ impl Op {
     /// known names (a scenario that uses one gets a clear "not implemented yet" error rather than
     /// an "unknown operation"), and arrive with the conference-family work.
     pub const fn is_implemented(self) -> bool {
-        matches!(self, Op::RequestAgentConf | Op::ReleaseAgentConf | Op::ProlongTime)
+        matches!(
+            self,
+            Op::RequestAgentConf | Op::ReleaseAgentConf | Op::ProlongTime
+        )
     }
 
     pub fn implemented() -> impl Iterator<Item = Op> {
@@ -81,7 +84,10 @@ impl<'de> Deserialize<'de> for Op {
         let name = String::deserialize(d)?;
         Op::from_name(&name).ok_or_else(|| {
             let known: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
-            serde::de::Error::custom(format!("unknown operation {name:?}; known operations: {}", known.join(", ")))
+            serde::de::Error::custom(format!(
+                "unknown operation {name:?}; known operations: {}",
+                known.join(", ")
+            ))
         })
     }
 }
@@ -108,7 +114,11 @@ pub struct Input {
 
 impl Input {
     pub fn new(op: Op, agent: impl Into<String>, body: Value) -> Self {
-        Input { op, agent: agent.into(), body }
+        Input {
+            op,
+            agent: agent.into(),
+            body,
+        }
     }
 }
 
@@ -123,7 +133,11 @@ pub struct Response {
 
 impl Response {
     pub fn success(result: Value) -> Self {
-        Response { retcode: retcode::SUCCESS.to_owned(), message: "success".to_owned(), result }
+        Response {
+            retcode: retcode::SUCCESS.to_owned(),
+            message: "success".to_owned(),
+            result,
+        }
     }
 
     pub fn is_success(&self) -> bool {
@@ -140,13 +154,20 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(retcode: &'static str, message: impl Into<String>) -> Self {
-        Rejection { retcode, message: message.into() }
+        Rejection {
+            retcode,
+            message: message.into(),
+        }
     }
 }
 
 impl From<Rejection> for Response {
     fn from(r: Rejection) -> Self {
-        Response { retcode: r.retcode.to_owned(), message: r.message, result: Value::Object(Default::default()) }
+        Response {
+            retcode: r.retcode.to_owned(),
+            message: r.message,
+            result: Value::Object(Default::default()),
+        }
     }
 }
 
@@ -159,13 +180,21 @@ mod tests {
         for op in Op::ALL {
             assert_eq!(Op::from_name(op.name()), Some(*op));
         }
-        let err = serde_json::from_str::<Op>("\"requestAgentConference\"").unwrap_err().to_string();
-        assert!(err.contains("unknown operation") && err.contains("requestAgentConf"), "{err}");
+        let err = serde_json::from_str::<Op>("\"requestAgentConference\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown operation") && err.contains("requestAgentConf"),
+            "{err}"
+        );
     }
 
     #[test]
     fn responses_serialize_in_the_journal_order() {
         let r = Response::success(serde_json::json!({}));
-        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"retcode":"0","message":"success","result":{}}"#);
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"retcode":"0","message":"success","result":{}}"#
+        );
     }
 }

@@ -17,7 +17,12 @@ pub struct InputRecord {
 
 impl InputRecord {
     pub fn new(input: Input, response: Response) -> Self {
-        InputRecord { op: input.op, agent: input.agent, body: input.body, response }
+        InputRecord {
+            op: input.op,
+            agent: input.agent,
+            body: input.body,
+            response,
+        }
     }
 }
 

@@ -89,7 +89,11 @@ impl ApplyStep {
     /// The first step: from idle the phone rings and goes off-hook first; from a stable call the
     /// agent's existing leg is moved into the conference.
     pub fn first(from_call: bool) -> Self {
-        if from_call { ApplyStep::SelfJoin } else { ApplyStep::Busy }
+        if from_call {
+            ApplyStep::SelfJoin
+        } else {
+            ApplyStep::Busy
+        }
     }
 
     fn next(self) -> Option<Self> {
@@ -120,7 +124,11 @@ pub enum Phase {
     Applying { next: ApplyStep, due: SimTime },
     /// Running since `start` (the `AgentConf_RequestSuccess`); ends at `end`; the warning is due
     /// at `warn_at` (`None` once it fired and until a prolongation re-arms it).
-    Active { start: SimTime, end: SimTime, warn_at: Option<SimTime> },
+    Active {
+        start: SimTime,
+        end: SimTime,
+        warn_at: Option<SimTime>,
+    },
     /// `releaseAgentConf` accepted; the platform releases at `due`.
     Releasing { due: SimTime },
     /// Its members are leaving (release or end under way); nothing more is due.
@@ -130,8 +138,11 @@ pub enum Phase {
 /// A timer, identified by what it is for; at most one of each is pending at a time.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
-    /// The next asynchronous step of an application or a release.
-    Step(ConfId),
+    /// The next asynchronous step of an application or a release. The number is the
+    /// conference's count of latency draws when the step was scheduled, which makes every step
+    /// a distinct timer: a step that fires and schedules the next at the same instant (zero
+    /// latency) is still a change the scheduler sees.
+    Step(ConfId, u32),
     /// `AgentConf_Timeout` to the chair.
     Warn(ConfId),
     /// The conference's time is up.
@@ -167,10 +178,13 @@ impl Conference {
     /// The timers this conference waits for, derived from its phase alone.
     pub fn timers(&self) -> Timers {
         match self.phase {
-            Phase::Applying { due, .. } | Phase::Releasing { due } => [Some((due, Timer::Step(self.id))), None],
-            Phase::Active { end, warn_at, .. } => {
-                [warn_at.map(|w| (w, Timer::Warn(self.id))), Some((end, Timer::End(self.id)))]
+            Phase::Applying { due, .. } | Phase::Releasing { due } => {
+                [Some((due, Timer::Step(self.id, self.draws_used))), None]
             }
+            Phase::Active { end, warn_at, .. } => [
+                warn_at.map(|w| (w, Timer::Warn(self.id))),
+                Some((end, Timer::End(self.id))),
+            ],
             Phase::Ending => [None, None],
         }
     }
@@ -181,11 +195,17 @@ impl Conference {
 
     /// Agent members, chair first, then in the order they joined.
     pub fn agent_members(&self) -> impl Iterator<Item = AgentId> + '_ {
-        let chair = self.members.iter().any(|m| m.address == Address::Agent(self.chair)).then_some(self.chair);
-        chair.into_iter().chain(self.members.iter().filter_map(|m| match m.address {
-            Address::Agent(id) if id != self.chair => Some(id),
-            _ => None,
-        }))
+        let chair = self
+            .members
+            .iter()
+            .any(|m| m.address == Address::Agent(self.chair))
+            .then_some(self.chair);
+        chair
+            .into_iter()
+            .chain(self.members.iter().filter_map(|m| match m.address {
+                Address::Agent(id) if id != self.chair => Some(id),
+                _ => None,
+            }))
     }
 }
 
@@ -218,13 +238,20 @@ impl Platform {
                         state: group.state,
                         stable_call: talking && group.stable_call,
                         three_party_called: talking && group.three_party_called,
-                        peer: talking.then(|| group.peer.clone().unwrap_or_else(|| default_peer(id))),
+                        peer: talking
+                            .then(|| group.peer.clone().unwrap_or_else(|| default_peer(id))),
                         conf: None,
                     },
                 );
             }
         }
-        Platform { config, draws: Draws::new(seed), agents, confs: BTreeMap::new(), confs_created: 0 }
+        Platform {
+            config,
+            draws: Draws::new(seed),
+            agents,
+            confs: BTreeMap::new(),
+            confs_created: 0,
+        }
     }
 
     pub fn config(&self) -> &PlatformConfig {
@@ -257,7 +284,12 @@ impl Platform {
 
     /// Every pending timer, ordered by due time then timer.
     pub fn pending_timers(&self) -> Vec<(SimTime, Timer)> {
-        let mut all: Vec<_> = self.confs.values().flat_map(|c| c.timers()).flatten().collect();
+        let mut all: Vec<_> = self
+            .confs
+            .values()
+            .flat_map(|c| c.timers())
+            .flatten()
+            .collect();
         all.sort();
         all
     }
@@ -269,7 +301,9 @@ impl Platform {
     /// Draws the next latency of conference `id` (its `draws_used`-th draw) and counts it.
     pub(crate) fn draw_latency(&mut self, id: ConfId) -> Option<SimDuration> {
         let conf = self.confs.get_mut(&id)?;
-        let ms = self.draws.latency_ms(&self.config.latency, id, conf.draws_used);
+        let ms = self
+            .draws
+            .latency_ms(&self.config.latency, id, conf.draws_used);
         conf.draws_used += 1;
         Some(SimDuration::from_millis(ms))
     }
@@ -286,18 +320,30 @@ impl Platform {
         })?;
         match self.agents.get(&id) {
             Some(agent) if agent.signed_in => Ok((id, agent)),
-            _ => Err(Rejection::new(retcode::NOT_SIGNED_IN, format!("agent {id} is not signed in"))),
+            _ => Err(Rejection::new(
+                retcode::NOT_SIGNED_IN,
+                format!("agent {id} is not signed in"),
+            )),
         }
     }
 
     /// The conference a chair operation acts on: the caller's, active, chaired by the caller
     /// (product.md §7.6: before `AgentConf_RequestSuccess` it is `101-001`).
-    pub(crate) fn chaired_conference(&self, id: AgentId, agent: &Agent) -> Result<&Conference, Rejection> {
+    pub(crate) fn chaired_conference(
+        &self,
+        id: AgentId,
+        agent: &Agent,
+    ) -> Result<&Conference, Rejection> {
         let conf = agent
             .conf
             .and_then(|c| self.confs.get(&c))
             .filter(|c| c.is_active())
-            .ok_or_else(|| Rejection::new(retcode::NO_CONFERENCE, format!("agent {id} has no conference")))?;
+            .ok_or_else(|| {
+                Rejection::new(
+                    retcode::NO_CONFERENCE,
+                    format!("agent {id} has no conference"),
+                )
+            })?;
         if conf.chair != id {
             return Err(Rejection::new(
                 retcode::NOT_CHAIR,
@@ -333,8 +379,10 @@ impl Platform {
     /// A timer that no longer matches the state (its conference gone) emits nothing.
     pub fn fire(&self, timer: Timer, out: &mut Vec<Event>) {
         match timer {
-            Timer::Step(id) => {
-                let Some(conf) = self.confs.get(&id) else { return };
+            Timer::Step(id, _) => {
+                let Some(conf) = self.confs.get(&id) else {
+                    return;
+                };
                 match conf.phase {
                     Phase::Applying { next, .. } => self.fire_apply_step(conf, next, out),
                     Phase::Releasing { .. } => release_events(conf, out),
@@ -343,7 +391,11 @@ impl Platform {
             }
             Timer::Warn(id) => {
                 if let Some(conf) = self.confs.get(&id).filter(|c| c.is_active()) {
-                    out.push(Event::new(EventType::AgentConfTimeout, conf.chair, Content::Conf(id)));
+                    out.push(Event::new(
+                        EventType::AgentConfTimeout,
+                        conf.chair,
+                        Content::Conf(id),
+                    ));
                 }
             }
             Timer::End(id) => {
@@ -361,7 +413,11 @@ impl Platform {
         if step == ApplyStep::first(conf.from_call.is_some())
             && let Some(cause) = self.platform_check(conf)
         {
-            out.push(Event::new(EventType::AgentConfRequestFailed, chair, Content::Cause(cause)));
+            out.push(Event::new(
+                EventType::AgentConfRequestFailed,
+                chair,
+                Content::Cause(cause),
+            ));
             return;
         }
         let content = match step {
@@ -390,7 +446,10 @@ impl Platform {
             Some(causes::VDN_CAPACITY)
         } else if !vdn.allows_caller_no(&conf.params.caller_no) {
             Some(causes::CALLER_NO_RESTRICTED)
-        } else if self.draws.chance(conf.id, Slot::Fault, self.config.faults.request_failed_rate) {
+        } else if self
+            .draws
+            .chance(conf.id, Slot::Fault, self.config.faults.request_failed_rate)
+        {
             Some(causes::INJECTED_FAULT)
         } else {
             None
@@ -401,12 +460,18 @@ impl Platform {
     /// `timer_ops`. Never fails: records that do not match the state change nothing.
     pub fn apply(&mut self, at: SimTime, record: &Record, timer_ops: &mut Vec<TimerOp>) {
         let touched = self.touched_conference(record);
-        let before = touched.and_then(|id| self.confs.get(&id)).map(Conference::timers).unwrap_or_default();
+        let before = touched
+            .and_then(|id| self.confs.get(&id))
+            .map(Conference::timers)
+            .unwrap_or_default();
         match record {
             Record::Input(input) => self.apply_input(at, input),
             Record::Event(event) => self.apply_event(at, event),
         }
-        let after = touched.and_then(|id| self.confs.get(&id)).map(Conference::timers).unwrap_or_default();
+        let after = touched
+            .and_then(|id| self.confs.get(&id))
+            .map(Conference::timers)
+            .unwrap_or_default();
         diff_timers(&before, &after, timer_ops);
     }
 
@@ -421,7 +486,10 @@ impl Platform {
                 }
             }
             Record::Input(_) => None,
-            Record::Event(event) => event.content.conf_id().or_else(|| self.agents.get(&event.agent)?.conf),
+            Record::Event(event) => event
+                .content
+                .conf_id()
+                .or_else(|| self.agents.get(&event.agent)?.conf),
         }
     }
 
@@ -429,7 +497,9 @@ impl Platform {
         if !input.response.is_success() {
             return;
         }
-        let Some(id) = self.config.agent_id_range.parse_path_id(&input.agent) else { return };
+        let Some(id) = self.config.agent_id_range.parse_path_id(&input.agent) else {
+            return;
+        };
         match input.op {
             Op::RequestAgentConf => ops::request_agent_conf::apply(self, at, id, &input.body),
             Op::ReleaseAgentConf => ops::release_agent_conf::apply(self, at, id),
@@ -448,25 +518,47 @@ impl Platform {
                 }
                 self.advance_application(at, id, ApplyStep::Busy);
             }
-            EventType::AgentOtherPhoneAlerting => self.advance_application(at, id, ApplyStep::Alerting),
-            EventType::AgentOtherPhoneOffhook => self.advance_application(at, id, ApplyStep::Offhook),
+            EventType::AgentOtherPhoneAlerting => {
+                self.advance_application(at, id, ApplyStep::Alerting)
+            }
+            EventType::AgentOtherPhoneOffhook => {
+                self.advance_application(at, id, ApplyStep::Offhook)
+            }
             EventType::AgentConfSelfJoinResult => {
                 if let Some(conf) = self.conf_of(id, &event.content)
                     && matches!(conf.phase, Phase::Applying { .. })
                 {
-                    conf.members.push(Member { address: Address::Agent(id), enter_time: at });
+                    conf.members.push(Member {
+                        address: Address::Agent(id),
+                        enter_time: at,
+                    });
                 }
                 self.advance_application(at, id, ApplyStep::SelfJoin);
             }
             EventType::AgentConfRequestSuccess => {
                 if let Some(conf) = self.conf_of(id, &event.content)
-                    && matches!(conf.phase, Phase::Applying { next: ApplyStep::Success, .. })
+                    && matches!(
+                        conf.phase,
+                        Phase::Applying {
+                            next: ApplyStep::Success,
+                            ..
+                        }
+                    )
                 {
-                    let end = at.saturating_add(SimDuration::from_mins(u64::from(conf.params.time_min)));
-                    let warn = end.saturating_sub(SimDuration::from_mins(u64::from(conf.params.prompt_min)));
-                    conf.phase = Phase::Active { start: at, end, warn_at: Some(warn) };
+                    let end =
+                        at.saturating_add(SimDuration::from_mins(u64::from(conf.params.time_min)));
+                    let warn = end
+                        .saturating_sub(SimDuration::from_mins(u64::from(conf.params.prompt_min)));
+                    conf.phase = Phase::Active {
+                        start: at,
+                        end,
+                        warn_at: Some(warn),
+                    };
                     if let Some(peer) = conf.from_call.clone() {
-                        conf.members.push(Member { address: Address::Phone(peer), enter_time: at });
+                        conf.members.push(Member {
+                            address: Address::Phone(peer),
+                            enter_time: at,
+                        });
                     }
                 }
             }
@@ -503,23 +595,36 @@ impl Platform {
 
     /// The conference an event is about: the one its content names, else the agent's.
     fn conf_of(&mut self, agent: AgentId, content: &Content) -> Option<&mut Conference> {
-        let id = content.conf_id().or_else(|| self.agents.get(&agent)?.conf)?;
+        let id = content
+            .conf_id()
+            .or_else(|| self.agents.get(&agent)?.conf)?;
         self.confs.get_mut(&id)
     }
 
     /// Moves an application past `step` when `step` is the one it waited for, and schedules
     /// the next step one latency draw later.
     fn advance_application(&mut self, at: SimTime, agent: AgentId, step: ApplyStep) {
-        let Some(conf_id) = self.agents.get(&agent).and_then(|a| a.conf) else { return };
-        let Some(conf) = self.confs.get(&conf_id) else { return };
-        let Phase::Applying { next, .. } = conf.phase else { return };
+        let Some(conf_id) = self.agents.get(&agent).and_then(|a| a.conf) else {
+            return;
+        };
+        let Some(conf) = self.confs.get(&conf_id) else {
+            return;
+        };
+        let Phase::Applying { next, .. } = conf.phase else {
+            return;
+        };
         if next != step {
             return;
         }
         let Some(following) = step.next() else { return };
-        let Some(delay) = self.draw_latency(conf_id) else { return };
+        let Some(delay) = self.draw_latency(conf_id) else {
+            return;
+        };
         if let Some(conf) = self.confs.get_mut(&conf_id) {
-            conf.phase = Phase::Applying { next: following, due: at.saturating_add(delay) };
+            conf.phase = Phase::Applying {
+                next: following,
+                due: at.saturating_add(delay),
+            };
         }
     }
 
@@ -527,18 +632,26 @@ impl Platform {
     /// timers stop and the remaining members follow. The conference is forgotten once no
     /// agent is left in it.
     fn leave(&mut self, agent: AgentId, content: &Content) {
-        let Some(conf_id) = content.conf_id() else { return };
+        let Some(conf_id) = content.conf_id() else {
+            return;
+        };
         if let Some(a) = self.agents.get_mut(&agent)
             && a.conf == Some(conf_id)
         {
             a.conf = None;
         }
-        let Some(conf) = self.confs.get_mut(&conf_id) else { return };
+        let Some(conf) = self.confs.get_mut(&conf_id) else {
+            return;
+        };
         conf.members.retain(|m| m.address != Address::Agent(agent));
         if conf.chair == agent {
             conf.phase = Phase::Ending;
         }
-        if !conf.members.iter().any(|m| matches!(m.address, Address::Agent(_))) {
+        if !conf
+            .members
+            .iter()
+            .any(|m| matches!(m.address, Address::Agent(_)))
+        {
             self.confs.remove(&conf_id);
         }
     }
@@ -560,8 +673,16 @@ impl Platform {
 /// `AgentConf_SelfLeaveResult {"confId"}`, `AgentState_Ready` (product.md §7.5).
 fn release_events(conf: &Conference, out: &mut Vec<Event>) {
     for agent in conf.agent_members() {
-        out.push(Event::new(EventType::AgentOtherPhoneRelease, agent, Content::PhoneState(phone_state::PLATFORM)));
-        out.push(Event::new(EventType::AgentConfSelfLeaveResult, agent, Content::Conf(conf.id)));
+        out.push(Event::new(
+            EventType::AgentOtherPhoneRelease,
+            agent,
+            Content::PhoneState(phone_state::PLATFORM),
+        ));
+        out.push(Event::new(
+            EventType::AgentConfSelfLeaveResult,
+            agent,
+            Content::Conf(conf.id),
+        ));
         out.push(Event::new(EventType::AgentStateReady, agent, Content::Null));
     }
 }

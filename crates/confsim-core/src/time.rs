@@ -30,12 +30,18 @@ impl SimTime {
 
     /// `self + d`, saturating at the end of representable time rather than wrapping.
     pub fn saturating_add(self, d: SimDuration) -> Self {
-        SimTime(self.0.saturating_add(i64::try_from(d.0).unwrap_or(i64::MAX)))
+        SimTime(
+            self.0
+                .saturating_add(i64::try_from(d.0).unwrap_or(i64::MAX)),
+        )
     }
 
     /// `self - d`, saturating.
     pub fn saturating_sub(self, d: SimDuration) -> Self {
-        SimTime(self.0.saturating_sub(i64::try_from(d.0).unwrap_or(i64::MAX)))
+        SimTime(
+            self.0
+                .saturating_sub(i64::try_from(d.0).unwrap_or(i64::MAX)),
+        )
     }
 
     /// The span from `earlier` to `self`; zero when `earlier` is later.
@@ -75,7 +81,11 @@ impl SimDuration {
     /// Parses the scenario form of a duration: `"250ms"`, `"45s"`, `"50m"`, `"2h"`, or a
     /// concatenation of those in decreasing units (`"1h30m"`, `"1m30s500ms"`).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("invalid duration {text:?}: expected forms like \"250ms\", \"45s\", \"50m\", \"1h30m\"");
+        let bad = || {
+            format!(
+                "invalid duration {text:?}: expected forms like \"250ms\", \"45s\", \"50m\", \"1h30m\""
+            )
+        };
         let mut rest = text.trim();
         if rest.is_empty() {
             return Err(bad());
@@ -147,7 +157,10 @@ pub struct TimeFormatter {
 
 impl Default for TimeFormatter {
     fn default() -> Self {
-        TimeFormatter { cached_second: i64::MIN, prefix: [b'0'; 19] }
+        TimeFormatter {
+            cached_second: i64::MIN,
+            prefix: [b'0'; 19],
+        }
     }
 }
 
@@ -190,13 +203,26 @@ mod tests {
         assert_eq!(SimDuration::parse("45s").unwrap().as_millis(), 45_000);
         assert_eq!(SimDuration::parse("50m").unwrap().as_millis(), 3_000_000);
         assert_eq!(SimDuration::parse("1h30m").unwrap().as_millis(), 5_400_000);
-        assert_eq!(SimDuration::parse("1m30s500ms").unwrap().as_millis(), 90_500);
+        assert_eq!(
+            SimDuration::parse("1m30s500ms").unwrap().as_millis(),
+            90_500
+        );
         assert_eq!(SimDuration::parse("0s").unwrap().as_millis(), 0);
     }
 
     #[test]
     fn malformed_durations_are_rejected() {
-        for bad in ["", "5", "m", "5x", "30m1h", "1h1h", "-5s", "5 s", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "30m1h",
+            "1h1h",
+            "-5s",
+            "5 s",
+            "99999999999999999999h",
+        ] {
             assert!(SimDuration::parse(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -212,13 +238,19 @@ mod tests {
     fn instants_print_rfc3339_with_millis() {
         let t = SimTime::parse_rfc3339("2026-01-05T09:00:00Z").unwrap();
         assert_eq!(t.to_string(), "2026-01-05T09:00:00.000Z");
-        assert_eq!(t.saturating_add(SimDuration::from_millis(41)).to_string(), "2026-01-05T09:00:00.041Z");
+        assert_eq!(
+            t.saturating_add(SimDuration::from_millis(41)).to_string(),
+            "2026-01-05T09:00:00.041Z"
+        );
         let mut f = TimeFormatter::default();
         let mut out = Vec::new();
         f.write(t.saturating_add(SimDuration::from_millis(59_999)), &mut out);
         out.push(b' ');
         f.write(t.saturating_add(SimDuration::from_millis(60_000)), &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), "2026-01-05T09:00:59.999Z 2026-01-05T09:01:00.000Z");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2026-01-05T09:00:59.999Z 2026-01-05T09:01:00.000Z"
+        );
     }
 
     #[test]

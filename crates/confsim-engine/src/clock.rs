@@ -48,7 +48,11 @@ impl WallClock {
     /// and finite (the CLI checks it).
     #[allow(clippy::disallowed_methods)] // The one place that reads the real clock.
     pub fn start(origin: SimTime, speed: f64) -> Self {
-        WallClock { origin_sim: origin, origin_real: Instant::now(), speed }
+        WallClock {
+            origin_sim: origin,
+            origin_real: Instant::now(),
+            speed,
+        }
     }
 
     pub fn speed(&self) -> f64 {
@@ -65,7 +69,8 @@ impl WallClock {
     pub fn sim_at(&self, at: Instant) -> SimTime {
         let real = at.saturating_duration_since(self.origin_real).as_secs_f64();
         let ms = (real * self.speed * 1000.0).floor();
-        self.origin_sim.saturating_add(confsim_core::SimDuration::from_millis(ms as u64))
+        self.origin_sim
+            .saturating_add(confsim_core::SimDuration::from_millis(ms as u64))
     }
 }
 
@@ -103,7 +108,10 @@ mod tests {
         let minute = origin.saturating_add(confsim_core::SimDuration::from_mins(1));
         let real = c.real_instant(minute).duration_since(c.origin_real);
         assert_eq!(real, Duration::from_secs(1));
-        assert_eq!(c.sim_at(c.origin_real + Duration::from_secs(2)), origin.saturating_add(confsim_core::SimDuration::from_mins(2)));
+        assert_eq!(
+            c.sim_at(c.origin_real + Duration::from_secs(2)),
+            origin.saturating_add(confsim_core::SimDuration::from_mins(2))
+        );
     }
 
     #[test]
@@ -114,5 +122,20 @@ mod tests {
         let lateness = c.wait_until(SimTime::from_unix_ms(20_000)).unwrap();
         assert!(c.origin_real.elapsed() >= Duration::from_millis(20));
         assert!(lateness < Duration::from_secs(5));
+    }
+}
+
+/// Measures real elapsed time, for reports (wall time taken, records per second).
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    #[allow(clippy::disallowed_methods)] // Reports measure real time; nothing simulated reads this.
+    pub fn start() -> Self {
+        Stopwatch(Instant::now())
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
     }
 }

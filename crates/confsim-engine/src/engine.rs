@@ -11,7 +11,9 @@ use std::io::Write;
 pub enum EngineError {
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("input at {at} is earlier than the engine's current time {now}: time only moves forward")]
+    #[error(
+        "input at {at} is earlier than the engine's current time {now}: time only moves forward"
+    )]
     TimeWentBack { at: SimTime, now: SimTime },
 }
 
@@ -66,7 +68,11 @@ pub struct Engine<W: Write> {
 
 impl<W: Write> std::fmt::Debug for Engine<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("now", &self.now).field("inputs", &self.inputs).field("events", &self.events).finish()
+        f.debug_struct("Engine")
+            .field("now", &self.now)
+            .field("inputs", &self.inputs)
+            .field("events", &self.events)
+            .finish()
     }
 }
 
@@ -125,7 +131,10 @@ impl<W: Write> Engine<W> {
     /// Everything due at or before `t` must have been stepped first.
     pub fn set_time(&mut self, t: SimTime) -> Result<()> {
         if t < self.now {
-            return Err(EngineError::TimeWentBack { at: t, now: self.now });
+            return Err(EngineError::TimeWentBack {
+                at: t,
+                now: self.now,
+            });
         }
         self.now = t;
         Ok(())
@@ -136,7 +145,9 @@ impl<W: Write> Engine<W> {
         self.platform.apply(self.now, &record, &mut self.timer_ops);
         for op in self.timer_ops.drain(..) {
             match op {
-                TimerOp::Schedule(due, timer) => self.scheduler.schedule_at(due, Item::Platform(timer)),
+                TimerOp::Schedule(due, timer) => {
+                    self.scheduler.schedule_at(due, Item::Platform(timer))
+                }
                 TimerOp::Cancel(timer) => {
                     self.scheduler.cancel(Item::Platform(timer));
                 }
@@ -158,7 +169,9 @@ impl<W: Write> Engine<W> {
 
     /// Runs the earliest item due at or before `limit`.
     pub fn step(&mut self, limit: SimTime, observer: &mut impl Observer) -> Result<Step> {
-        let Some((due, item)) = self.scheduler.pop_due(limit) else { return Ok(Step::Idle) };
+        let Some((due, item)) = self.scheduler.pop_due(limit) else {
+            return Ok(Step::Idle);
+        };
         // Items never fall due in the past: inputs only schedule at or after `now`.
         self.now = self.now.max(due);
         match item {

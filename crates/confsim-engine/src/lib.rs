@@ -9,6 +9,6 @@ pub mod clock;
 mod engine;
 pub mod scheduler;
 
-pub use clock::{Clock, VirtualClock, WallClock};
+pub use clock::{Clock, Stopwatch, VirtualClock, WallClock};
 pub use engine::{Engine, EngineError, Item, Observer, Step};
 pub use scheduler::Scheduler;

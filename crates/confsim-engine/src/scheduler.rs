@@ -23,7 +23,11 @@ pub struct Scheduler<T> {
 
 impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
     fn default() -> Self {
-        Scheduler { heap: BinaryHeap::new(), live: HashMap::new(), next_seq: 0 }
+        Scheduler {
+            heap: BinaryHeap::new(),
+            live: HashMap::new(),
+            next_seq: 0,
+        }
     }
 }
 
@@ -90,13 +94,21 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 
     /// Every pending item in the order it will run.
     pub fn pending(&self) -> Vec<(SimTime, T)> {
-        let mut all: Vec<_> = self.live.iter().map(|(item, (due, seq))| (*due, *seq, *item)).collect();
+        let mut all: Vec<_> = self
+            .live
+            .iter()
+            .map(|(item, (due, seq))| (*due, *seq, *item))
+            .collect();
         all.sort();
         all.into_iter().map(|(due, _, item)| (due, item)).collect()
     }
 
     fn compact(&mut self) {
-        let entries: Vec<_> = self.live.iter().map(|(item, (due, seq))| Reverse((*due, *seq, *item))).collect();
+        let entries: Vec<_> = self
+            .live
+            .iter()
+            .map(|(item, (due, seq))| Reverse((*due, *seq, *item)))
+            .collect();
         self.heap = BinaryHeap::from(entries);
     }
 }
@@ -117,7 +129,10 @@ mod tests {
         s.schedule_at(t(20), 'c');
         s.schedule_at(t(10), 'd');
         let order: Vec<_> = std::iter::from_fn(|| s.pop_due(t(100))).collect();
-        assert_eq!(order, vec![(t(10), 'b'), (t(10), 'd'), (t(20), 'a'), (t(20), 'c')]);
+        assert_eq!(
+            order,
+            vec![(t(10), 'b'), (t(10), 'd'), (t(20), 'a'), (t(20), 'c')]
+        );
     }
 
     #[test]
@@ -154,8 +169,14 @@ mod tests {
             }
         }
         assert_eq!(s.len(), 1_000);
-        assert!(s.heap.len() <= 2 * 1_000 + 1_024 + 1, "heap kept {} entries", s.heap.len());
-        let fired: Vec<_> = std::iter::from_fn(|| s.pop_due(t(1_000_000))).map(|(_, i)| i).collect();
+        assert!(
+            s.heap.len() <= 2 * 1_000 + 1_024 + 1,
+            "heap kept {} entries",
+            s.heap.len()
+        );
+        let fired: Vec<_> = std::iter::from_fn(|| s.pop_due(t(1_000_000)))
+            .map(|(_, i)| i)
+            .collect();
         assert_eq!(fired, (0..10_000).step_by(10).collect::<Vec<_>>());
     }
 }

@@ -17,6 +17,12 @@ pub enum JournalError {
     Write(#[source] std::io::Error),
     #[error("line {line}: {reason}")]
     Malformed { line: u64, reason: String },
-    #[error("line {line}: expected seq {expected}, found {found}: records are missing or out of order")]
-    Gap { line: u64, expected: u64, found: u64 },
+    #[error(
+        "line {line}: expected seq {expected}, found {found}: records are missing or out of order"
+    )]
+    Gap {
+        line: u64,
+        expected: u64,
+        found: u64,
+    },
 }

@@ -28,8 +28,22 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn new(scenario: impl Into<String>, seed: u64, start: SimTime, platform: PlatformConfig, agents: Vec<AgentGroup>) -> Self {
-        Header { format: FORMAT.to_owned(), version: VERSION, scenario: scenario.into(), seed, start, platform, agents }
+    pub fn new(
+        scenario: impl Into<String>,
+        seed: u64,
+        start: SimTime,
+        platform: PlatformConfig,
+        agents: Vec<AgentGroup>,
+    ) -> Self {
+        Header {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            scenario: scenario.into(),
+            seed,
+            start,
+            platform,
+            agents,
+        }
     }
 }
 
@@ -39,5 +53,6 @@ fn ser_time<S: Serializer>(t: &SimTime, s: S) -> Result<S::Ok, S::Error> {
 
 fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<SimTime, D::Error> {
     let text = String::deserialize(d)?;
-    SimTime::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom(format!("invalid RFC 3339 time {text:?}")))
+    SimTime::parse_rfc3339(&text)
+        .ok_or_else(|| serde::de::Error::custom(format!("invalid RFC 3339 time {text:?}")))
 }

@@ -64,19 +64,38 @@ impl<R: BufRead> JournalReader<R> {
         let mut buf = Vec::new();
         let malformed = |reason: String| JournalError::Malformed { line: 1, reason };
         match read_line(&mut input, &mut buf).map_err(JournalError::Write)? {
-            None => return Err(malformed("the file is empty: a journal starts with a header line".into())),
+            None => {
+                return Err(malformed(
+                    "the file is empty: a journal starts with a header line".into(),
+                ));
+            }
             Some(false) => return Err(malformed("the header line is incomplete (torn)".into())),
             Some(true) => {}
         }
-        let value: Value = serde_json::from_slice(&buf).map_err(|e| malformed(format!("the header is not JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(&buf)
+            .map_err(|e| malformed(format!("the header is not JSON: {e}")))?;
         if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
-            return Err(malformed(format!("not a confsim journal: the header has no \"format\": \"{FORMAT}\"")));
+            return Err(malformed(format!(
+                "not a confsim journal: the header has no \"format\": \"{FORMAT}\""
+            )));
         }
-        let header: Header = serde_json::from_value(value).map_err(|e| malformed(format!("invalid header: {e}")))?;
+        let header: Header =
+            serde_json::from_value(value).map_err(|e| malformed(format!("invalid header: {e}")))?;
         if header.version != VERSION {
-            return Err(malformed(format!("journal format version {} is not supported (this build reads {VERSION})", header.version)));
+            return Err(malformed(format!(
+                "journal format version {} is not supported (this build reads {VERSION})",
+                header.version
+            )));
         }
-        Ok(JournalReader { input, header, line: 1, next_seq: 1, torn: None, buf, done: false })
+        Ok(JournalReader {
+            input,
+            header,
+            line: 1,
+            next_seq: 1,
+            torn: None,
+            buf,
+            done: false,
+        })
     }
 
     pub fn header(&self) -> &Header {
@@ -92,20 +111,29 @@ impl<R: BufRead> JournalReader<R> {
         if self.done {
             return Ok(None);
         }
-        let Some(complete) = read_line(&mut self.input, &mut self.buf).map_err(JournalError::Write)? else {
+        let Some(complete) =
+            read_line(&mut self.input, &mut self.buf).map_err(JournalError::Write)?
+        else {
             self.done = true;
             return Ok(None);
         };
         self.line += 1;
         if !complete {
             self.done = true;
-            self.torn = Some(TornTail { line: self.line, bytes: self.buf.len() });
+            self.torn = Some(TornTail {
+                line: self.line,
+                bytes: self.buf.len(),
+            });
             return Ok(None);
         }
         let line = self.line;
         let stamped = parse_line(&self.buf, line)?;
         if stamped.seq != self.next_seq {
-            return Err(JournalError::Gap { line, expected: self.next_seq, found: stamped.seq });
+            return Err(JournalError::Gap {
+                line,
+                expected: self.next_seq,
+                found: stamped.seq,
+            });
         }
         self.next_seq += 1;
         Ok(Some(stamped))
@@ -126,7 +154,10 @@ impl<R: BufRead> Iterator for JournalReader<R> {
 
 /// Reads a whole journal file: its header, every complete record, and the torn tail if any.
 pub fn read_all(path: &Path) -> Result<(Header, Vec<Stamped>, Option<TornTail>)> {
-    let file = std::fs::File::open(path).map_err(|source| JournalError::Io { path: path.to_owned(), source })?;
+    let file = std::fs::File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut reader = JournalReader::new(std::io::BufReader::with_capacity(1 << 16, file))?;
     let mut records = Vec::new();
     for record in reader.by_ref() {
@@ -139,23 +170,35 @@ pub fn read_all(path: &Path) -> Result<(Header, Vec<Stamped>, Option<TornTail>)>
 /// Parses one record line.
 pub(crate) fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
     let malformed = |reason: String| JournalError::Malformed { line, reason };
-    let mut map: Map<String, Value> = serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JSON record: {e}")))?;
-    let seq = map.remove("seq").and_then(|v| v.as_u64()).ok_or_else(|| malformed("missing or invalid \"seq\"".into()))?;
+    let mut map: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JSON record: {e}")))?;
+    let seq = map
+        .remove("seq")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| malformed("missing or invalid \"seq\"".into()))?;
     let at = map
         .remove("at")
         .and_then(|v| v.as_str().and_then(SimTime::parse_rfc3339))
         .ok_or_else(|| malformed("missing or invalid \"at\"".into()))?;
     let string = |map: &mut Map<String, Value>, key: &str| match map.remove(key) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(malformed(format!("\"{key}\" must be a string, not {other}"))),
+        Some(other) => Err(malformed(format!(
+            "\"{key}\" must be a string, not {other}"
+        ))),
         None => Err(malformed(format!("missing \"{key}\""))),
     };
     let record = if map.contains_key("eventType") {
         let name = string(&mut map, "eventType")?;
-        let ty = EventType::from_name(&name).ok_or_else(|| malformed(format!("unknown eventType {name:?}")))?;
+        let ty = EventType::from_name(&name)
+            .ok_or_else(|| malformed(format!("unknown eventType {name:?}")))?;
         let work_no = string(&mut map, "workNo")?;
-        let agent = work_no.parse().map(AgentId).map_err(|_| malformed(format!("invalid workNo {work_no:?}")))?;
-        let content_json = map.remove("content").ok_or_else(|| malformed("missing \"content\"".into()))?;
+        let agent = work_no
+            .parse()
+            .map(AgentId)
+            .map_err(|_| malformed(format!("invalid workNo {work_no:?}")))?;
+        let content_json = map
+            .remove("content")
+            .ok_or_else(|| malformed("missing \"content\"".into()))?;
         let content = Content::from_json(ty, &content_json)
             .ok_or_else(|| malformed(format!("content {content_json} is not what {ty} carries")))?;
         Record::Event(Event::new(ty, agent, content))
@@ -163,16 +206,32 @@ pub(crate) fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
         let name = string(&mut map, "op")?;
         let op = Op::from_name(&name).ok_or_else(|| malformed(format!("unknown op {name:?}")))?;
         let agent = string(&mut map, "agentId")?;
-        let body = map.remove("body").ok_or_else(|| malformed("missing \"body\"".into()))?;
-        let response = map.remove("response").ok_or_else(|| malformed("missing \"response\"".into()))?;
-        let response: Response =
-            serde_json::from_value(response).map_err(|e| malformed(format!("invalid response: {e}")))?;
-        Record::Input(InputRecord { op, agent, body, response })
+        let body = map
+            .remove("body")
+            .ok_or_else(|| malformed("missing \"body\"".into()))?;
+        let response = map
+            .remove("response")
+            .ok_or_else(|| malformed("missing \"response\"".into()))?;
+        let response: Response = serde_json::from_value(response)
+            .map_err(|e| malformed(format!("invalid response: {e}")))?;
+        Record::Input(InputRecord {
+            op,
+            agent,
+            body,
+            response,
+        })
     } else {
-        return Err(malformed("a record needs \"eventType\" (an event) or \"op\" (an input)".into()));
+        return Err(malformed(
+            "a record needs \"eventType\" (an event) or \"op\" (an input)".into(),
+        ));
     };
     if let Some(key) = map.keys().next() {
         return Err(malformed(format!("unexpected key \"{key}\"")));
     }
-    Ok(Stamped { seq, at, record, line })
+    Ok(Stamped {
+        seq,
+        at,
+        record,
+        line,
+    })
 }

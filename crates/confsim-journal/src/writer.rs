@@ -39,7 +39,10 @@ pub struct JournalWriter<W: Write> {
 
 impl<W: Write> std::fmt::Debug for JournalWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JournalWriter").field("last_seq", &self.last_seq).field("bytes", &self.bytes).finish()
+        f.debug_struct("JournalWriter")
+            .field("last_seq", &self.last_seq)
+            .field("bytes", &self.bytes)
+            .finish()
     }
 }
 
@@ -91,13 +94,23 @@ impl<W: Write> JournalWriter<W> {
     /// Flushes and returns the digest and counts, and the underlying writer.
     pub fn finish(mut self) -> Result<(Summary, W)> {
         self.flush()?;
-        let summary = Summary { digest: self.hasher.finalize().to_hex().to_string(), records: self.last_seq, bytes: self.bytes };
+        let summary = Summary {
+            digest: self.hasher.finalize().to_hex().to_string(),
+            records: self.last_seq,
+            bytes: self.bytes,
+        };
         Ok((summary, self.out))
     }
 }
 
 /// Formats one stamped record as a journal line (with its `\n`) onto `out`.
-pub fn write_record(out: &mut Vec<u8>, time: &mut TimeFormatter, seq: u64, at: SimTime, record: &Record) {
+pub fn write_record(
+    out: &mut Vec<u8>,
+    time: &mut TimeFormatter,
+    seq: u64,
+    at: SimTime,
+    record: &Record,
+) {
     let mut itoa = itoa::Buffer::new();
     out.extend_from_slice(b"{\"seq\":");
     out.extend_from_slice(itoa.format(seq).as_bytes());
@@ -192,13 +205,22 @@ mod tests {
 
     #[test]
     fn input_lines_escape_what_the_client_sent() {
-        let input = Input::new(Op::RequestAgentConf, "10\"1", json!({"memberNum": 4, "confCallerNo": "a\nb"}));
+        let input = Input::new(
+            Op::RequestAgentConf,
+            "10\"1",
+            json!({"memberNum": 4, "confCallerNo": "a\nb"}),
+        );
         let rec = Record::Input(InputRecord::new(input, Response::success(json!({}))));
         let text = line(&rec);
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["agentId"], "10\"1");
         assert_eq!(parsed["body"]["confCallerNo"], "a\nb");
         assert!(text.starts_with(r#"{"seq":8,"at":"2026-01-05T09:00:00.041Z","op":"requestAgentConf","agentId":"10\"1","body":{"memberNum":4,"#));
-        assert!(text.ends_with("\"response\":{\"retcode\":\"0\",\"message\":\"success\",\"result\":{}}}\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "\"response\":{\"retcode\":\"0\",\"message\":\"success\",\"result\":{}}}\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -21,23 +21,36 @@ pub const MAX_TOTAL_MIN: u64 = 1440;
 
 pub(crate) fn decide(platform: &Platform, input: &Input) -> Result<Value, Rejection> {
     let (id, agent) = platform.caller(input)?;
-    let requested = Body::new(&input.body)?.required_int("prolongTime", PROLONG_MIN, PROLONG_MAX)?;
+    let requested =
+        Body::new(&input.body)?.required_int("prolongTime", PROLONG_MIN, PROLONG_MAX)?;
     let conf = platform.chaired_conference(id, agent)?;
     let Phase::Active { start, end, .. } = conf.phase else {
-        return Err(Rejection::new(crate::input::retcode::NO_CONFERENCE, format!("agent {id} has no conference")));
+        return Err(Rejection::new(
+            crate::input::retcode::NO_CONFERENCE,
+            format!("agent {id} has no conference"),
+        ));
     };
     let duration_min = end.since(start).as_millis() / 60_000;
-    let added = u64::try_from(requested).unwrap_or(0).min(MAX_TOTAL_MIN.saturating_sub(duration_min));
+    let added = u64::try_from(requested)
+        .unwrap_or(0)
+        .min(MAX_TOTAL_MIN.saturating_sub(duration_min));
     Ok(json!({ "applyedTime": added }))
 }
 
 pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, result: &Value) {
-    let added = result.get("applyedTime").and_then(Value::as_u64).unwrap_or(0);
+    let added = result
+        .get("applyedTime")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     if added == 0 {
         return;
     }
-    let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else { return };
-    let Some(conf) = platform.conference_mut(conf_id) else { return };
+    let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else {
+        return;
+    };
+    let Some(conf) = platform.conference_mut(conf_id) else {
+        return;
+    };
     let prompt = SimDuration::from_mins(u64::from(conf.params.prompt_min));
     if let Phase::Active { end, warn_at, .. } = &mut conf.phase {
         *end = end.saturating_add(SimDuration::from_mins(added));

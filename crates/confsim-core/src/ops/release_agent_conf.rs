@@ -15,9 +15,15 @@ pub(crate) fn decide(platform: &Platform, input: &Input) -> Result<Value, Reject
 }
 
 pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId) {
-    let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else { return };
-    let Some(delay) = platform.draw_latency(conf_id) else { return };
+    let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else {
+        return;
+    };
+    let Some(delay) = platform.draw_latency(conf_id) else {
+        return;
+    };
     if let Some(conf) = platform.conference_mut(conf_id) {
-        conf.phase = Phase::Releasing { due: at.saturating_add(delay) };
+        conf.phase = Phase::Releasing {
+            due: at.saturating_add(delay),
+        };
     }
 }

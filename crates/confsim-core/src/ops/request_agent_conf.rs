@@ -39,14 +39,25 @@ pub const PLAY_MODE: i64 = 2;
 pub fn parse_body(body: &Value, config: &PlatformConfig) -> Result<ConfParams, Rejection> {
     let body = Body::new(body)?;
     let member_num = body.required_int("memberNum", MEMBERS_MIN, MEMBERS_MAX)?;
-    let caller_no = body.string_bytes("confCallerNo", CALLER_NO_MAX_BYTES)?.filter(|s| !s.is_empty());
-    let time = body.int("time", TIME_MIN, TIME_MAX)?.unwrap_or(TIME_DEFAULT);
-    let prompt = body.int("promptTime", PROMPT_MIN, PROMPT_MAX)?.unwrap_or(PROMPT_DEFAULT);
+    let caller_no = body
+        .string_bytes("confCallerNo", CALLER_NO_MAX_BYTES)?
+        .filter(|s| !s.is_empty());
+    let time = body
+        .int("time", TIME_MIN, TIME_MAX)?
+        .unwrap_or(TIME_DEFAULT);
+    let prompt = body
+        .int("promptTime", PROMPT_MIN, PROMPT_MAX)?
+        .unwrap_or(PROMPT_DEFAULT);
     let beep_tone = body.bool("beepTone")?.unwrap_or(false);
     body.int("playMode", PLAY_MODE, PLAY_MODE)?;
-    let voice_path = body.string_chars("voicePath", VOICE_PATH_MAX_CHARS)?.filter(|s| !s.is_empty());
+    let voice_path = body
+        .string_chars("voicePath", VOICE_PATH_MAX_CHARS)?
+        .filter(|s| !s.is_empty());
     if beep_tone && voice_path.is_none() {
-        return Err(Rejection::new(retcode::INVALID_PARAMETER, "voicePath is mandatory when beepTone is true"));
+        return Err(Rejection::new(
+            retcode::INVALID_PARAMETER,
+            "voicePath is mandatory when beepTone is true",
+        ));
     }
     // Every value is range-checked above, so these conversions cannot truncate.
     let clamp = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
@@ -56,7 +67,11 @@ pub fn parse_body(body: &Value, config: &PlatformConfig) -> Result<ConfParams, R
         time_min: clamp(time),
         prompt_min: clamp(prompt.min(time - 1)),
         beep_tone,
-        voice_path: if beep_tone { voice_path.map(str::to_owned) } else { None },
+        voice_path: if beep_tone {
+            voice_path.map(str::to_owned)
+        } else {
+            None
+        },
     })
 }
 
@@ -75,9 +90,15 @@ pub(crate) fn decide(platform: &Platform, input: &Input) -> Result<Value, Reject
 /// The application is accepted: the conference exists from now on, applying, and the first
 /// asynchronous step is one latency draw away.
 pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Value) {
-    let Ok(params) = parse_body(body, platform.config()) else { return };
-    let Some(agent) = platform.agent(id) else { return };
-    let from_call = (agent.state == AgentState::Talking).then(|| agent.peer.clone()).flatten();
+    let Ok(params) = parse_body(body, platform.config()) else {
+        return;
+    };
+    let Some(agent) = platform.agent(id) else {
+        return;
+    };
+    let from_call = (agent.state == AgentState::Talking)
+        .then(|| agent.peer.clone())
+        .flatten();
     let first = ApplyStep::first(from_call.is_some());
     let conf_id = platform.next_conf_id();
     platform.insert_conference(Conference {
@@ -86,13 +107,19 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Va
         params,
         from_call,
         members: Vec::new(),
-        phase: Phase::Applying { next: first, due: at },
+        phase: Phase::Applying {
+            next: first,
+            due: at,
+        },
         requested_at: at,
         draws_used: 0,
     });
     if let Some(delay) = platform.draw_latency(conf_id)
         && let Some(conf) = platform.conference_mut(conf_id)
     {
-        conf.phase = Phase::Applying { next: first, due: at.saturating_add(delay) };
+        conf.phase = Phase::Applying {
+            next: first,
+            due: at.saturating_add(delay),
+        };
     }
 }

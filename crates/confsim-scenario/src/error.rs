@@ -1,0 +1,50 @@
+//! The scenario crate's errors.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = ScenarioError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A scenario that is not valid: where, and why.
+    #[error("{}{}: {}{}", file.display(), location(*line, *column), if path.is_empty() { String::new() } else { format!("{path}: ") }, message)]
+    Invalid {
+        file: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        path: String,
+        message: String,
+    },
+    #[error("journal {}: {source}", file.display())]
+    JournalFile {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Engine(#[from] confsim_engine::EngineError),
+}
+
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+impl ScenarioError {
+    /// Whether the error is the user's input (exit code 2) rather than the run failing.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            ScenarioError::Read { .. } | ScenarioError::Invalid { .. }
+        )
+    }
+}

@@ -1,0 +1,141 @@
+//! Incremental statistics over the records of a run: counts, retcodes, the request-to-success
+//! latency histogram, and the timelines of the agents expectations name. Memory depends on the
+//! number of agents, never on the length of the run (except the watched agents' timelines).
+
+use crate::expect::Observed;
+use confsim_core::record::Record;
+use confsim_core::{AgentId, EventType, Op, SimTime};
+use confsim_engine::Observer;
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Percentiles of a histogram, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            count: h.len(),
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        }
+    }
+}
+
+/// A histogram of milliseconds up to a day, three significant figures.
+pub fn ms_histogram() -> Histogram<u64> {
+    // The bounds are constants that hdrhistogram accepts; a failure here is a programming error.
+    Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds")
+}
+
+/// The statistics observer.
+#[derive(Debug)]
+pub struct Stats {
+    pub counts: Vec<u64>,
+    pub retcodes: BTreeMap<String, u64>,
+    pub inputs: u64,
+    pub events: u64,
+    pub last_at: Option<SimTime>,
+    applying_since: HashMap<AgentId, SimTime>,
+    pub request_to_success: Histogram<u64>,
+    watched: BTreeSet<AgentId>,
+    timelines: BTreeMap<AgentId, Vec<(SimTime, EventType)>>,
+}
+
+impl Stats {
+    pub fn new(watched: impl IntoIterator<Item = AgentId>) -> Self {
+        Stats {
+            counts: vec![0; EventType::ALL.len()],
+            retcodes: BTreeMap::new(),
+            inputs: 0,
+            events: 0,
+            last_at: None,
+            applying_since: HashMap::new(),
+            request_to_success: ms_histogram(),
+            watched: watched.into_iter().collect(),
+            timelines: BTreeMap::new(),
+        }
+    }
+
+    /// Event counts by name, only the types that occurred.
+    pub fn counts_by_name(&self) -> BTreeMap<String, u64> {
+        EventType::ALL
+            .iter()
+            .zip(&self.counts)
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| (t.name().to_owned(), *n))
+            .collect()
+    }
+
+    pub fn observed(&self, start: SimTime) -> Observed {
+        Observed {
+            start,
+            counts: EventType::ALL
+                .iter()
+                .zip(&self.counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(t, n)| (*t, *n))
+                .collect(),
+            retcodes: self.retcodes.clone(),
+            timelines: self.timelines.clone(),
+        }
+    }
+}
+
+impl Observer for Stats {
+    fn on_record(&mut self, _seq: u64, at: SimTime, record: &Record) {
+        self.last_at = Some(at);
+        match record {
+            Record::Input(input) => {
+                self.inputs += 1;
+                match self.retcodes.get_mut(input.response.retcode.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.retcodes.insert(input.response.retcode.clone(), 1);
+                    }
+                }
+                if input.op == Op::RequestAgentConf
+                    && input.response.is_success()
+                    && let Ok(id) = input.agent.parse()
+                {
+                    self.applying_since.insert(AgentId(id), at);
+                }
+            }
+            Record::Event(event) => {
+                self.events += 1;
+                self.counts[event.ty as usize] += 1;
+                match event.ty {
+                    EventType::AgentConfRequestSuccess => {
+                        if let Some(since) = self.applying_since.remove(&event.agent) {
+                            // Values above the histogram's day-long range saturate rather than fail.
+                            self.request_to_success
+                                .saturating_record(at.since(since).as_millis());
+                        }
+                    }
+                    EventType::AgentConfRequestFailed => {
+                        self.applying_since.remove(&event.agent);
+                    }
+                    _ => {}
+                }
+                if self.watched.contains(&event.agent) {
+                    self.timelines
+                        .entry(event.agent)
+                        .or_default()
+                        .push((at, event.ty));
+                }
+            }
+        }
+    }
+}

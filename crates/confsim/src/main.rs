@@ -1,0 +1,87 @@
+//! The `confsim` command line: `run` and `validate` (product.md §2).
+//!
+//! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
+//! hold (a failed expectation, journals that differ under `--check-determinism`); 2 bad input
+//! or usage. Errors are one sentence on stderr naming the file (and for JSON the line, column
+//! and path); never a panic for bad input.
+
+mod run;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "confsim",
+    version,
+    about = "Simulates the platform side of AgentGateway agent conferences, deterministically."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario and print a summary (or, with --json, the report as one JSON object).
+    Run(RunArgs),
+    /// Check a scenario without running it.
+    Validate {
+        /// The scenario file (JSON).
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ClockArg {
+    /// As fast as possible: jump to each next deadline.
+    Virtual,
+    /// Real time, scaled by --speed.
+    Wall,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The scenario file (JSON).
+    scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the journal (JSON Lines) to this file; it must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Write the report (JSON) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
+    /// Print the report as one JSON object on stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// How simulated time passes.
+    #[arg(long, value_enum, default_value_t = ClockArg::Virtual)]
+    clock: ClockArg,
+    /// With --clock wall: simulated time runs this many times faster than real time.
+    #[arg(long, value_name = "X")]
+    speed: Option<f64>,
+    /// Run twice and fail (exit 1) unless both journals are byte-identical.
+    #[arg(long)]
+    check_determinism: bool,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate { scenario } => run::validate(&scenario),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("confsim: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
