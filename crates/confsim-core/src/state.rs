@@ -16,8 +16,8 @@ use crate::input::{Input, Op, Rejection, Response, retcode};
 use crate::ops;
 use crate::record::{InputRecord, Record};
 use crate::time::{SimDuration, SimTime};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// An agent's state, as a scenario sets it at the start.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -219,15 +219,18 @@ pub const CONF_ID_STRIDE: u64 = 256;
 pub struct Platform {
     config: PlatformConfig,
     draws: Draws,
-    agents: BTreeMap<AgentId, Agent>,
-    confs: BTreeMap<ConfId, Conference>,
+    // Hash maps, not ordered maps: these are looked up several times per record, and nothing
+    // iterates them into output unsorted (`agents()`, `conferences()` and `pending_timers()`
+    // sort). FxHash is deterministic (no per-process random seed).
+    agents: FxHashMap<AgentId, Agent>,
+    confs: FxHashMap<ConfId, Conference>,
     confs_created: u64,
 }
 
 impl Platform {
     /// A platform at the start of a run: the roster's agents in their initial states.
     pub fn new(config: PlatformConfig, seed: u64, roster: &[AgentGroup]) -> Self {
-        let mut agents = BTreeMap::new();
+        let mut agents = FxHashMap::default();
         for group in roster {
             for id in group.ids.iter() {
                 let talking = group.state == AgentState::Talking;
@@ -249,7 +252,7 @@ impl Platform {
             config,
             draws: Draws::new(seed),
             agents,
-            confs: BTreeMap::new(),
+            confs: FxHashMap::default(),
             confs_created: 0,
         }
     }
@@ -266,16 +269,22 @@ impl Platform {
         self.agents.get(&id)
     }
 
-    pub fn agents(&self) -> impl Iterator<Item = (AgentId, &Agent)> {
-        self.agents.iter().map(|(id, a)| (*id, a))
+    /// Every agent, in id order.
+    pub fn agents(&self) -> Vec<(AgentId, &Agent)> {
+        let mut all: Vec<_> = self.agents.iter().map(|(id, a)| (*id, a)).collect();
+        all.sort_by_key(|(id, _)| *id);
+        all
     }
 
     pub fn conference(&self, id: ConfId) -> Option<&Conference> {
         self.confs.get(&id)
     }
 
-    pub fn conferences(&self) -> impl Iterator<Item = &Conference> {
-        self.confs.values()
+    /// Every conference, in id order.
+    pub fn conferences(&self) -> Vec<&Conference> {
+        let mut all: Vec<_> = self.confs.values().collect();
+        all.sort_by_key(|c| c.id);
+        all
     }
 
     pub fn active_conferences(&self) -> usize {

@@ -10,14 +10,15 @@
 //! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
 
 use confsim_core::SimTime;
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::hash::Hash;
 
 #[derive(Debug, Clone)]
 pub struct Scheduler<T> {
     heap: BinaryHeap<Reverse<(SimTime, u64, T)>>,
-    live: HashMap<T, (SimTime, u64)>,
+    live: FxHashMap<T, (SimTime, u64)>,
     next_seq: u64,
 }
 
@@ -25,7 +26,7 @@ impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
     fn default() -> Self {
         Scheduler {
             heap: BinaryHeap::new(),
-            live: HashMap::new(),
+            live: FxHashMap::default(),
             next_seq: 0,
         }
     }

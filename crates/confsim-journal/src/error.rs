@@ -7,14 +7,13 @@ pub type Result<T, E = JournalError> = std::result::Result<T, E>;
 /// Why a journal could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("writing the journal: {0}")]
-    Write(#[source] std::io::Error),
+    Write(std::io::Error),
     #[error("line {line}: {reason}")]
     Malformed { line: u64, reason: String },
     #[error(

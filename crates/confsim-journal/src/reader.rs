@@ -154,9 +154,9 @@ impl<R: BufRead> Iterator for JournalReader<R> {
 
 /// Reads a whole journal file: its header, every complete record, and the torn tail if any.
 pub fn read_all(path: &Path) -> Result<(Header, Vec<Stamped>, Option<TornTail>)> {
-    let file = std::fs::File::open(path).map_err(|source| JournalError::Io {
+    let file = std::fs::File::open(path).map_err(|error| JournalError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     let mut reader = JournalReader::new(std::io::BufReader::with_capacity(1 << 16, file))?;
     let mut records = Vec::new();

@@ -6,11 +6,10 @@ pub type Result<T, E = ScenarioError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{}: {source}", file.display())]
+    #[error("{}: {error}", file.display())]
     Read {
         file: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A scenario that is not valid: where, and why.
     #[error("{}{}: {}{}", file.display(), location(*line, *column), if path.is_empty() { String::new() } else { format!("{path}: ") }, message)]
@@ -20,12 +19,6 @@ pub enum ScenarioError {
         column: Option<usize>,
         path: String,
         message: String,
-    },
-    #[error("journal {}: {source}", file.display())]
-    JournalFile {
-        file: PathBuf,
-        #[source]
-        source: std::io::Error,
     },
     #[error(transparent)]
     Engine(#[from] confsim_engine::EngineError),

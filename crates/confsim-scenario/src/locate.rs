@@ -184,8 +184,8 @@ mod tests {
     fn values_are_found_where_they_start() {
         let text = "{\n  \"name\": \"x\",\n  \"steps\": [\n    {\"at\": \"0s\", \"body\": {\"memberNum\": 400}},\n    {\"op\": \"a\\\"b\", \"at\": 5}\n  ]\n}";
         assert_eq!(locate(text, "name"), Some((2, 11)));
-        assert_eq!(locate(text, "steps[0].body.memberNum"), Some((4, 42)));
-        assert_eq!(locate(text, "steps[1].at"), Some((5, 25)));
+        assert_eq!(locate(text, "steps[0].body.memberNum"), Some((4, 40)));
+        assert_eq!(locate(text, "steps[1].at"), Some((5, 26)));
         assert_eq!(locate(text, "steps[2]"), None);
         assert_eq!(locate(text, "missing"), None);
     }

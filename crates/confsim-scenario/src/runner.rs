@@ -7,7 +7,7 @@ use crate::report::{Latency, Report};
 use crate::scenario::Scenario;
 use crate::stats::{Percentiles, Stats, ms_histogram};
 use confsim_core::SimTime;
-use confsim_engine::{Clock, Engine, Step, Stopwatch, VirtualClock, WallClock};
+use confsim_engine::{Clock, Engine, Stopwatch, VirtualClock, WallClock};
 use confsim_journal::Header;
 use std::io::Write;
 
@@ -85,16 +85,19 @@ pub fn run_with_progress<W: Write>(
     let mut engine = Engine::new(&header(scenario, seed), out)?;
     let mut stats = Stats::new(scenario.expect.iter().filter_map(|e| e.agent()));
 
-    // Steps run in order of `at`, and steps with the same `at` in file order: scheduling them
-    // in that order gives them increasing sequence numbers, which break ties.
+    // Steps run in order of `at`, and steps with the same `at` in file order (a stable sort).
+    // The runner walks them with a cursor rather than queueing them all in the engine: the
+    // engine's queue then holds only platform timers, which keeps it small and fast. At the
+    // same instant a step runs before the platform timers due then, as it would if all steps
+    // had been scheduled first.
     let mut order: Vec<usize> = (0..scenario.steps.len()).collect();
     order.sort_by_key(|i| scenario.steps[*i].at);
-    for i in order {
-        engine.schedule_driver(
-            scenario.start.saturating_add(scenario.steps[i].at.0),
-            i as u64,
-        );
-    }
+    let step_due = |k: usize| {
+        order
+            .get(k)
+            .map(|i| scenario.start.saturating_add(scenario.steps[*i].at.0))
+    };
+    let mut cursor = 0usize;
     let until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
 
     let mut wall = match options.clock {
@@ -110,16 +113,27 @@ pub fn run_with_progress<W: Write>(
     let mut lateness = ms_histogram();
     let mut steps: u64 = 0;
 
-    while let Some(deadline) = engine.next_deadline() {
+    loop {
+        let next_step = step_due(cursor);
+        let next_timer = engine.next_deadline();
+        let (deadline, is_step) = match (next_step, next_timer) {
+            (None, None) => break,
+            (Some(s), Some(t)) if s <= t => (s, true),
+            (Some(s), None) => (s, true),
+            (_, Some(t)) => (t, false),
+        };
         if until.is_some_and(|u| deadline > u) {
             break;
         }
         if let Some(late) = clock.wait_until(deadline) {
             lateness.saturating_record(late.as_millis() as u64);
         }
-        if let Step::Driver(token) = engine.step(deadline, &mut stats)? {
-            let step = &scenario.steps[token as usize];
-            engine.submit(step.input(), &mut stats)?;
+        if is_step {
+            engine.set_time(deadline)?;
+            engine.submit(scenario.steps[order[cursor]].input(), &mut stats)?;
+            cursor += 1;
+        } else {
+            engine.step(deadline, &mut stats)?;
         }
         steps += 1;
         if steps % PROGRESS_EVERY == 0 {

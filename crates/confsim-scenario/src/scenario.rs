@@ -126,15 +126,28 @@ impl StepSpec {
 
 /// Reads and checks a scenario file.
 pub fn load(file: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read {
+    let text = std::fs::read_to_string(file).map_err(|error| ScenarioError::Read {
         file: file.to_owned(),
-        source,
+        error,
     })?;
     parse(&text, file)
 }
 
 /// Parses and checks scenario text; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
+    // serde would accept a struct written as an array; a scenario is an object, said plainly.
+    if let Some(first) = text.trim_start().chars().next()
+        && first != '{'
+    {
+        let (line, column) = locate(text, "").unzip();
+        return Err(ScenarioError::Invalid {
+            file: file.to_owned(),
+            line,
+            column,
+            path: String::new(),
+            message: "a scenario is a JSON object ({ ... })".to_owned(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let scenario: Scenario = match serde_path_to_error::deserialize(&mut de) {
         Ok(s) => s,
@@ -145,7 +158,11 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
                 file: file.to_owned(),
                 line: Some(inner.line()),
                 column: Some(inner.column()),
-                path: if path == "." { String::new() } else { path },
+                path: if path == "." || path == "?" {
+                    String::new()
+                } else {
+                    path
+                },
                 message: strip_position(&inner.to_string()),
             });
         }

@@ -7,7 +7,8 @@ use confsim_core::record::Record;
 use confsim_core::{AgentId, EventType, Op, SimTime};
 use confsim_engine::Observer;
 use hdrhistogram::Histogram;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Percentiles of a histogram, in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -48,7 +49,7 @@ pub struct Stats {
     pub inputs: u64,
     pub events: u64,
     pub last_at: Option<SimTime>,
-    applying_since: HashMap<AgentId, SimTime>,
+    applying_since: FxHashMap<AgentId, SimTime>,
     pub request_to_success: Histogram<u64>,
     watched: BTreeSet<AgentId>,
     timelines: BTreeMap<AgentId, Vec<(SimTime, EventType)>>,
@@ -62,7 +63,7 @@ impl Stats {
             inputs: 0,
             events: 0,
             last_at: None,
-            applying_since: HashMap::new(),
+            applying_since: FxHashMap::default(),
             request_to_success: ms_histogram(),
             watched: watched.into_iter().collect(),
             timelines: BTreeMap::new(),

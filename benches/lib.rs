@@ -1,0 +1,63 @@
+//! Workloads shared by the benchmarks: scenarios built in code, so their size is a parameter.
+
+use confsim_core::{AgentGroup, AgentSet, AgentState, Op, PlatformConfig, SimDuration, SimTime};
+use confsim_scenario::scenario::{Dur, PathAgent, Scenario, StepSpec};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+/// `agents` agents, each applying `rounds` times: apply (memberNum 4, time 60, promptTime 3),
+/// hold 5-70 minutes (so some conferences get the warning and some end by timeout first),
+/// release, think 60 s, apply again. Platform latency 10-100 ms per event.
+pub fn cycles(agents: u32, rounds: u32, seed: u64) -> Scenario {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let first = 101;
+    let mut steps = Vec::with_capacity((agents * rounds * 2) as usize);
+    for agent in first..first + agents {
+        let mut t = rng.random_range(0..600_000u64);
+        for _ in 0..rounds {
+            steps.push(step(
+                t,
+                agent,
+                Op::RequestAgentConf,
+                json!({"memberNum": 4, "time": 60, "promptTime": 3}),
+            ));
+            let hold = rng.random_range(300_000..4_200_000u64);
+            steps.push(step(
+                t + hold,
+                agent,
+                Op::ReleaseAgentConf,
+                serde_json::Value::Null,
+            ));
+            t += hold + 60_000;
+        }
+    }
+    Scenario {
+        name: format!("cycles-{agents}x{rounds}"),
+        description: None,
+        seed,
+        start: SimTime::parse_rfc3339("2026-01-05T09:00:00Z").unwrap_or_default(),
+        platform: PlatformConfig::default(),
+        agents: vec![AgentGroup {
+            ids: AgentSet::Range(first, first + agents - 1),
+            signed_in: true,
+            state: AgentState::Idle,
+            stable_call: true,
+            three_party_called: false,
+            peer: None,
+        }],
+        steps,
+        load: Vec::new(),
+        until: None,
+        expect: Vec::new(),
+    }
+}
+
+fn step(at_ms: u64, agent: u32, op: Op, body: serde_json::Value) -> StepSpec {
+    StepSpec {
+        at: Dur(SimDuration::from_millis(at_ms)),
+        agent: PathAgent(agent.to_string()),
+        op,
+        body,
+    }
+}
