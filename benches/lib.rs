@@ -1,6 +1,6 @@
 //! Workloads shared by the benchmarks: scenarios built in code, so their size is a parameter.
 
-use confsim_core::{AgentGroup, AgentSet, AgentState, Op, PlatformConfig, SimDuration, SimTime};
+use confsim_core::{AgentGroup, AgentSet, Op, PlatformConfig, SimDuration, SimTime};
 use confsim_scenario::scenario::{Dur, PathAgent, Scenario, StepSpec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,14 +38,7 @@ pub fn cycles(agents: u32, rounds: u32, seed: u64) -> Scenario {
         seed,
         start: SimTime::parse_rfc3339("2026-01-05T09:00:00Z").unwrap_or_default(),
         platform: PlatformConfig::default(),
-        agents: vec![AgentGroup {
-            ids: AgentSet::Range(first, first + agents - 1),
-            signed_in: true,
-            state: AgentState::Idle,
-            stable_call: true,
-            three_party_called: false,
-            peer: None,
-        }],
+        agents: vec![AgentGroup::new(AgentSet::Range(first, first + agents - 1))],
         steps,
         load: Vec::new(),
         until: None,

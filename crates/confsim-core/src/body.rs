@@ -105,6 +105,72 @@ impl<'a> Body<'a> {
     }
 }
 
+impl<'a> Body<'a> {
+    /// An optional integer in `min..=max` that may also come as a decimal string, as the
+    /// sign-in samples send `"status":"4"`.
+    pub fn lenient_int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, Rejection> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let n = match value {
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            other => other.as_i64(),
+        };
+        match n {
+            Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(invalid(format!(
+                "{name} must be an integer from {min} to {max}, got {}",
+                shown(value)
+            ))),
+        }
+    }
+
+    /// An optional boolean that may also come as `"true"` or `"false"`.
+    pub fn lenient_bool(&self, name: &str) -> Result<Option<bool>, Rejection> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        match value {
+            Value::Bool(b) => Ok(Some(*b)),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            _ => Err(invalid(format!(
+                "{name} must be true or false, got {}",
+                shown(value)
+            ))),
+        }
+    }
+
+    /// A mandatory string of at most `max_bytes` bytes.
+    pub fn required_string(&self, name: &str, max_bytes: usize) -> Result<&'a str, Rejection> {
+        self.string_bytes(name, max_bytes)?
+            .ok_or_else(|| invalid(format!("{name} is mandatory")))
+    }
+
+    /// A mandatory array of `min..=max` elements.
+    pub fn required_array(
+        &self,
+        name: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<&'a [Value], Rejection> {
+        let Some(value) = self.get(name) else {
+            return Err(invalid(format!("{name} is mandatory")));
+        };
+        match value.as_array() {
+            Some(items) if (min..=max).contains(&items.len()) => Ok(items),
+            Some(items) => Err(invalid(format!(
+                "{name} must have {min} to {max} elements, not {}",
+                items.len()
+            ))),
+            None => Err(invalid(format!(
+                "{name} must be an array, got {}",
+                shown(value)
+            ))),
+        }
+    }
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -7,7 +7,7 @@ use crate::state::AgentState;
 use serde::{Deserialize, Serialize};
 
 /// The scenario's `platform` object.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlatformConfig {
     #[serde(default)]
@@ -18,6 +18,83 @@ pub struct PlatformConfig {
     pub latency: LatencyConfig,
     #[serde(default)]
     pub faults: FaultConfig,
+    /// Phone numbers invited to conferences: how long they take to answer, and which never do.
+    #[serde(default)]
+    pub phones: PhoneConfig,
+    /// How long an invitation rings before it counts as not answered.
+    #[serde(default = "default_ring_timeout_ms")]
+    pub ring_timeout_ms: u64,
+    /// How long an announcement (`playVoiceToConf`, `playVoiceToParticipant`) plays before it
+    /// ends by itself.
+    #[serde(default = "default_announcement_ms")]
+    pub announcement_ms: u64,
+    /// Who may sign in: `open` (any agent id in range, any password) or `roster` (only the
+    /// agents listed in `agents[]`, with their `password` when one is given).
+    #[serde(default)]
+    pub sign_in: SignInMode,
+}
+
+fn default_ring_timeout_ms() -> u64 {
+    30_000
+}
+fn default_announcement_ms() -> u64 {
+    30_000
+}
+
+/// Who may sign in.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignInMode {
+    #[default]
+    Open,
+    Roster,
+}
+
+/// Invited phone numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhoneConfig {
+    /// The delay between the invitation and the answer, uniform.
+    #[serde(default = "default_answer_delay")]
+    pub answer_delay: LatencyConfig,
+    /// Numbers that never answer (their invitation ends at the ring timeout).
+    #[serde(default)]
+    pub no_answer: Vec<String>,
+    /// Probability (0-1) that any other number does not answer.
+    #[serde(default)]
+    pub no_answer_rate: f64,
+}
+
+fn default_answer_delay() -> LatencyConfig {
+    LatencyConfig {
+        min_ms: 2_000,
+        max_ms: 8_000,
+    }
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        PhoneConfig {
+            answer_delay: default_answer_delay(),
+            no_answer: Vec::new(),
+            no_answer_rate: 0.0,
+        }
+    }
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            vdn: VdnConfig::default(),
+            agent_id_range: AgentRange::default(),
+            latency: LatencyConfig::default(),
+            faults: FaultConfig::default(),
+            phones: PhoneConfig::default(),
+            ring_timeout_ms: default_ring_timeout_ms(),
+            announcement_ms: default_announcement_ms(),
+            sign_in: SignInMode::default(),
+        }
+    }
 }
 
 /// The virtual call center (VDN) every agent belongs to.
@@ -129,6 +206,13 @@ pub struct AgentGroup {
     /// the agent applies from the call. Default: `9` followed by the agent id in six digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
+    /// An inspector may query every conference of the VDN (`queryConfInfos`,
+    /// `queryAllConfIds`).
+    #[serde(default)]
+    pub inspector: bool,
+    /// The sign-in password; absent: any password is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 fn yes() -> bool {
@@ -183,11 +267,54 @@ impl PlatformConfig {
         if self.agent_id_range.min < 1 {
             return problem("agentIdRange", "ids start at 1".to_owned());
         }
+        let answer = self.phones.answer_delay;
+        if answer.min_ms > answer.max_ms {
+            return problem(
+                "phones.answerDelay.minMs",
+                format!(
+                    "minMs ({}) must not exceed maxMs ({})",
+                    answer.min_ms, answer.max_ms
+                ),
+            );
+        }
+        let rate = self.phones.no_answer_rate;
+        if !(0.0..=1.0).contains(&rate) {
+            return problem(
+                "phones.noAnswerRate",
+                format!("{rate} is not a probability between 0 and 1"),
+            );
+        }
+        if !(1..=86_400_000).contains(&self.ring_timeout_ms) {
+            return problem(
+                "ringTimeoutMs",
+                "must be from 1 to 86400000 (one day)".to_owned(),
+            );
+        }
+        if !(1..=86_400_000).contains(&self.announcement_ms) {
+            return problem(
+                "announcementMs",
+                "must be from 1 to 86400000 (one day)".to_owned(),
+            );
+        }
         Ok(())
     }
 }
 
 impl AgentGroup {
+    /// A group of signed-in, idle agents with every other field at its default.
+    pub fn new(ids: AgentSet) -> Self {
+        AgentGroup {
+            ids,
+            signed_in: true,
+            state: AgentState::Idle,
+            stable_call: true,
+            three_party_called: false,
+            peer: None,
+            inspector: false,
+            password: None,
+        }
+    }
+
     /// Checks a roster entry against the platform.
     pub fn check(&self, platform: &PlatformConfig) -> Result<(), ConfigProblem> {
         if let Some(id) = self.ids.first_outside(&platform.agent_id_range) {
@@ -197,6 +324,14 @@ impl AgentGroup {
                     "agent {id} is outside the platform's agentIdRange {}",
                     platform.agent_id_range
                 ),
+            });
+        }
+        if let Some(password) = &self.password
+            && password.len() > 32
+        {
+            return Err(ConfigProblem {
+                path: "password".to_owned(),
+                message: "must be at most 32 bytes".to_owned(),
             });
         }
         if let Some(peer) = &self.peer

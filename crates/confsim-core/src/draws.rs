@@ -23,6 +23,8 @@ pub enum Slot {
     Latency(u32),
     /// Whether an injected fault fails the application.
     Fault,
+    /// A chance drawn alongside the k-th latency draw (a phone that does not answer).
+    Chance(u32),
 }
 
 impl Slot {
@@ -31,10 +33,14 @@ impl Slot {
         let index: u128 = match self {
             Slot::Latency(k) => u128::from(k),
             Slot::Fault => 1 << 40,
+            Slot::Chance(k) => (1 << 41) + u128::from(k),
         };
         index * 64
     }
 }
+
+/// Stream numbers from here on belong to agents (conference ids are far below).
+const AGENT_STREAMS: u64 = 1 << 62;
 
 /// The platform's source of randomness, derived from the root seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +75,17 @@ impl Draws {
         }
         self.rng(conf, Slot::Latency(step))
             .random_range(cfg.min_ms..=cfg.max_ms)
+    }
+
+    /// The k-th latency of an agent's own events (sign-in and sign-out). Agents draw from
+    /// streams above every conference id's, so the two never share a stream.
+    pub fn agent_latency_ms(&self, cfg: &LatencyConfig, agent: crate::ids::AgentId, k: u32) -> u64 {
+        self.latency_ms(cfg, ConfId(AGENT_STREAMS | u64::from(agent.0)), k)
+    }
+
+    /// Whether something of probability `p` happens, keyed by the k-th draw of a conference.
+    pub fn chance_at(&self, conf: ConfId, k: u32, p: f64) -> bool {
+        self.chance(conf, Slot::Chance(k), p)
     }
 
     /// Whether an event of probability `p` happens for this key.

@@ -119,6 +119,93 @@ pub enum Content {
     PhoneState(u8),
     /// `{"type": "main"}`.
     Offhook(OffhookType),
+    /// `{"result": n}`: how an announcement ended (0 ok, 1 failed).
+    Result(u8),
+    /// `{"reason": "n"}`: why the agent is not ready (a string on the wire).
+    Reason(u8),
+    /// `AgentConf_ParticipantChanged`'s content.
+    Participant(Box<ParticipantChange>),
+}
+
+/// `AgentConf_ParticipantChanged`'s `changeType` (agentgateway.md §6.2).
+pub mod change_type {
+    pub const JOINED: u8 = 0;
+    pub const LEFT: u8 = 1;
+    pub const CHAIR_CHANGED: u8 = 2;
+    pub const MUTED: u8 = 3;
+    pub const UNMUTED: u8 = 4;
+    pub const HELD: u8 = 5;
+    pub const UNHELD: u8 = 6;
+}
+
+/// `AgentConf_ParticipantChanged`'s `changeReason`, meaningful when `changeType` is 1.
+pub mod change_reason {
+    pub const VOLUNTARY: u8 = 0;
+    pub const REMOVED_BY_CHAIR: u8 = 1;
+    pub const HUNG_UP: u8 = 2;
+    pub const CONFERENCE_ENDED: u8 = 3;
+    pub const SIGNED_OUT: u8 = 4;
+    pub const FORCED_OTHER: u8 = 6;
+    /// Not applicable (the vendor's sample uses 255 when `changeType` is not 1).
+    pub const NONE: u8 = 255;
+}
+
+/// A member's address type: `"6"` a phone number, `"9"` an agent id.
+pub mod address_type {
+    pub const PHONE: u8 = 6;
+    pub const AGENT: u8 = 9;
+}
+
+/// What changed about which participant of which conference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantChange {
+    /// 0 success, other values failure (an invitation that was not answered).
+    pub result: u8,
+    pub change_type: u8,
+    pub change_reason: u8,
+    pub conf: ConfId,
+    /// The member: an agent id or a phone number.
+    pub participant: String,
+    /// 6 phone number, 9 agent.
+    pub participant_type: u8,
+    pub device_call_type: u8,
+    pub device_type: u8,
+}
+
+impl Serialize for ParticipantChange {
+    /// In the key order of the vendor's sample.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(8))?;
+        map.serialize_entry("result", &self.result)?;
+        map.serialize_entry("changeReason", &self.change_reason)?;
+        map.serialize_entry("changeType", &self.change_type)?;
+        map.serialize_entry("confId", &self.conf.0)?;
+        map.serialize_entry("participant", &self.participant)?;
+        map.serialize_entry("participantType", &self.participant_type)?;
+        map.serialize_entry("deviceCallType", &self.device_call_type)?;
+        map.serialize_entry("deviceType", &self.device_type)?;
+        map.end()
+    }
+}
+
+impl ParticipantChange {
+    fn from_json(value: &serde_json::Value) -> Option<Self> {
+        let map = value.as_object()?;
+        if map.len() != 8 {
+            return None;
+        }
+        let small = |key: &str| -> Option<u8> { u8::try_from(map.get(key)?.as_u64()?).ok() };
+        Some(ParticipantChange {
+            result: small("result")?,
+            change_type: small("changeType")?,
+            change_reason: small("changeReason")?,
+            conf: ConfId(map.get("confId")?.as_u64()?),
+            participant: map.get("participant")?.as_str()?.to_owned(),
+            participant_type: small("participantType")?,
+            device_call_type: small("deviceCallType")?,
+            device_type: small("deviceType")?,
+        })
+    }
 }
 
 impl Content {
@@ -126,6 +213,7 @@ impl Content {
     pub fn conf_id(&self) -> Option<ConfId> {
         match self {
             Content::Conf(id) => Some(*id),
+            Content::Participant(p) => Some(p.conf),
             _ => None,
         }
     }
@@ -156,6 +244,15 @@ impl Content {
             EventType::AgentOtherPhoneOffhook => {
                 Content::Offhook(OffhookType::from_name(only("type")?.as_str()?)?)
             }
+            EventType::AgentConfStopVoice | EventType::AgentConfStopParticipantVoice => {
+                Content::Result(u8::try_from(only("result")?.as_u64()?).ok()?)
+            }
+            EventType::AgentStateSetNotReadySuccess => {
+                Content::Reason(only("reason")?.as_str()?.parse().ok()?)
+            }
+            EventType::AgentConfParticipantChanged => {
+                Content::Participant(Box::new(ParticipantChange::from_json(value)?))
+            }
             _ if value.is_null() => Content::Null,
             _ => return None,
         };
@@ -165,16 +262,20 @@ impl Content {
 
 impl Serialize for Content {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if *self == Content::Null {
-            return s.serialize_none();
+        match self {
+            Content::Null => return s.serialize_none(),
+            Content::Participant(p) => return p.serialize(s),
+            _ => {}
         }
         let mut map = s.serialize_map(Some(1))?;
         match self {
-            Content::Null => {}
+            Content::Null | Content::Participant(_) => {}
             Content::Conf(id) => map.serialize_entry("confId", &id.0)?,
             Content::Cause(c) => map.serialize_entry("cause", c)?,
             Content::PhoneState(p) => map.serialize_entry("phoneState", p)?,
             Content::Offhook(t) => map.serialize_entry("type", t.name())?,
+            Content::Result(r) => map.serialize_entry("result", r)?,
+            Content::Reason(r) => map.serialize_entry("reason", &r.to_string())?,
         }
         map.end()
     }

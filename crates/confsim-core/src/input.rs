@@ -52,9 +52,18 @@ ops! {
 }
 
 impl Op {
-    /// Whether this build of the platform model implements the operation. The others are
-    /// known names (a scenario that uses one gets a clear "not implemented yet" error rather than
-    /// an "unknown operation"), and arrive with the conference-family work.
+    /// Also accepts `queryVdnConfId`, the name the URI (`/queryvdnconfid`) suggests.
+    pub fn from_name_or_alias(name: &str) -> Option<Op> {
+        Op::from_name(name).or(match name {
+            "queryVdnConfId" => Some(Op::QueryAllConfIds),
+            _ => None,
+        })
+    }
+}
+
+impl Op {
+    /// Whether this build of the platform model implements the operation (all of them now; a
+    /// future operation can be named before it is built, and scenarios using it are refused).
     pub const fn is_implemented(self) -> bool {
         matches!(
             self,
@@ -82,7 +91,7 @@ impl Serialize for Op {
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        Op::from_name(&name).ok_or_else(|| {
+        Op::from_name_or_alias(&name).ok_or_else(|| {
             let known: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
             serde::de::Error::custom(format!(
                 "unknown operation {name:?}; known operations: {}",
@@ -101,6 +110,16 @@ pub mod retcode {
     pub const NO_CONFERENCE: &str = "101-001";
     pub const NOT_CHAIR: &str = "101-002";
     pub const ALREADY_IN_CONFERENCE: &str = "101-003";
+    pub const NOT_INSPECTOR: &str = "101-004";
+    pub const CHAIR_TO_SELF: &str = "101-005";
+    pub const CHAIR_REMOVES_SELF: &str = "101-006";
+    pub const CHAIR_LEAVES: &str = "101-007";
+    pub const REPEATED: &str = "000-007";
+    pub const ALREADY_SIGNED_IN: &str = "100-002";
+    pub const WRONG_PASSWORD: &str = "100-004";
+    pub const SIGN_OUT_STATE: &str = "100-010";
+    pub const WRONG_AGENT_TYPE: &str = "100-012";
+    pub const INVALID_IP: &str = "100-016";
 }
 
 /// One call to an interface: the operation, the `{agentid}` of the path exactly as sent (it may

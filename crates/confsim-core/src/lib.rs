@@ -13,6 +13,7 @@ pub mod draws;
 pub mod event;
 pub mod ids;
 pub mod input;
+mod notify;
 pub mod ops;
 pub mod record;
 pub mod state;

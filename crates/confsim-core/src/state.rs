@@ -1,18 +1,25 @@
-//! The platform's state and the two functions over it: `decide` (rules: an input against the
-//! state at a time gives a response) and `apply` (a journal record changes the state; it cannot
-//! fail). Timer firings are decided by `fire`, which turns a due timer into events.
+//! The platform's state and the functions over it: `decide` (rules: an input against the state
+//! at a time gives a response), `apply` (a journal record changes the state; it cannot fail)
+//! and `fire` (a due timer gives events).
 //!
-//! Pending timers are *part of the state*: every conference's phase carries the due times it
-//! waits for (`Conference::timers`). `apply` reports how they changed as `TimerOp`s, computed
-//! generically by comparing a touched conference's timers before and after, so no rule is
-//! repeated for the scheduler's sake, and folding a journal rebuilds them exactly.
+//! Pending timers are *part of the state*: a conference's phase, its members' invitations, its
+//! pending notifications and announcements, and an agent's pending sign-in or sign-out events
+//! all carry their due times (`Conference::timers`, `Agent::timer`). Every mutation goes
+//! through `conf_mut`/`agent_mut`, which remember the entity's timers before the change; at
+//! the end of `apply` or `fire` the before and after sets are compared into `TimerOp`s. No rule
+//! is written twice for the scheduler's sake.
+//!
+//! `fire` may consume what triggered it (a pending notification, an announcement's end, a
+//! pending sign-in's events): timer firings are not journaled, they are what the inputs and
+//! the seed imply, so rebuilding state from a journal re-fires timers in order
+//! (`confsim_engine::rebuild`) and checks each event it gets against the journal.
 
-use crate::causes;
-use crate::config::{AgentGroup, PlatformConfig};
-use crate::draws::{Draws, Slot};
-use crate::event::{Content, Event, EventType, OffhookType, phone_state};
+use crate::config::{AgentGroup, PlatformConfig, SignInMode};
+use crate::draws::Draws;
+use crate::event::{Event, EventType};
 use crate::ids::{AgentId, ConfId};
-use crate::input::{Input, Op, Rejection, Response, retcode};
+use crate::input::{Input, Rejection, Response, retcode};
+use crate::notify;
 use crate::ops;
 use crate::record::{InputRecord, Record};
 use crate::time::{SimDuration, SimTime};
@@ -25,7 +32,7 @@ use serde::{Deserialize, Serialize};
 pub enum AgentState {
     #[default]
     Idle,
-    /// "Show busy" (not-ready, CTI state 7).
+    /// "Show busy" (not ready, CTI state 7).
     Busy,
     /// Wrap-up.
     Work,
@@ -34,10 +41,31 @@ pub enum AgentState {
     Talking,
 }
 
+/// Events owed to an agent after a sign-in or sign-out, one latency draw after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentPendingKind {
+    /// `AgentOther_InService` and the state events for `status` (3 busy, 4 idle, 5 work); a
+    /// `takeover` (forced sign-in of a signed-in agent) in a call or conference sends only
+    /// `AgentOther_InService`.
+    SignedIn { status: u8, takeover: bool },
+    /// Leaving any conference (`changeReason` 4) and `AgentOther_ShutdownService`.
+    SignedOut,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentPending {
+    pub due: SimTime,
+    pub kind: AgentPendingKind,
+    /// The agent's draw count when scheduled: makes every pending batch a distinct timer.
+    pub nonce: u32,
+}
+
 /// One agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agent {
     pub signed_in: bool,
+    /// Sign-ins so far: a forced sign-in starts a new session.
+    pub sessions: u32,
     pub state: AgentState,
     /// Meaningful while talking: no hold, mute, announcement or transfer in progress.
     pub stable_call: bool,
@@ -45,22 +73,111 @@ pub struct Agent {
     pub three_party_called: bool,
     /// The far party of the agent's current two-party call.
     pub peer: Option<String>,
-    /// The conference this agent applies for or is a member of.
+    /// The conference this agent applies for, is invited to, or is a member of.
     pub conf: Option<ConfId>,
+    pub inspector: bool,
+    pub password: Option<String>,
+    pub pending: Option<AgentPending>,
+    /// Latency draws used for this agent's own events: the next draw's key.
+    pub draws_used: u32,
+}
+
+impl Agent {
+    fn signed_out(inspector: bool, password: Option<String>) -> Self {
+        Agent {
+            signed_in: false,
+            sessions: 0,
+            state: AgentState::Idle,
+            stable_call: false,
+            three_party_called: false,
+            peer: None,
+            conf: None,
+            inspector,
+            password,
+            pending: None,
+            draws_used: 0,
+        }
+    }
+
+    /// The timer this agent waits for, if any.
+    pub fn timer(&self, id: AgentId) -> Option<(SimTime, Timer)> {
+        self.pending
+            .as_ref()
+            .map(|p| (p.due, Timer::Agent(id, p.nonce)))
+    }
 }
 
 /// A conference member's address: an agent or a phone number.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Address {
     Agent(AgentId),
     Phone(String),
 }
 
+impl Address {
+    /// The `participant` string and `participantType` of events and queries.
+    pub fn wire(&self) -> (String, u8) {
+        match self {
+            Address::Agent(id) => (id.to_string(), crate::event::address_type::AGENT),
+            Address::Phone(number) => (number.clone(), crate::event::address_type::PHONE),
+        }
+    }
+
+    pub fn agent(&self) -> Option<AgentId> {
+        match self {
+            Address::Agent(id) => Some(*id),
+            Address::Phone(_) => None,
+        }
+    }
+}
+
+/// Where a member is in joining.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// Invited; at `due` an agent's phone starts ringing (or the invitation fails), or a phone
+    /// number answers (when `answers`) or stops ringing unanswered.
+    Calling { due: SimTime, answers: bool },
+    /// An invited agent's phone rings (it got `AgentConf_Ringing`) until `timeout`.
+    Ringing { timeout: SimTime },
+    /// In the conference.
+    Joined,
+}
+
 /// One member of a conference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
+    /// Unique within the conference: names the member's timers.
+    pub no: u32,
     pub address: Address,
+    pub status: MemberStatus,
+    /// 1 listen only, 2 speak only, 3 listen and speak, 4 neither.
+    pub attrib: u8,
+    pub held: bool,
+    /// A channel announcement plays until then.
+    pub voice_until: Option<SimTime>,
     pub enter_time: SimTime,
+    pub device_call_type: u8,
+    pub device_type: u8,
+}
+
+impl Member {
+    pub fn new(no: u32, address: Address, status: MemberStatus, at: SimTime) -> Self {
+        Member {
+            no,
+            address,
+            status,
+            attrib: 3,
+            held: false,
+            voice_until: None,
+            enter_time: at,
+            device_call_type: 0,
+            device_type: 0,
+        }
+    }
+
+    pub fn is_joined(&self) -> bool {
+        self.status == MemberStatus::Joined
+    }
 }
 
 /// The parameters of a conference, after defaults and the `promptTime` clamp.
@@ -106,7 +223,7 @@ impl ApplyStep {
         }
     }
 
-    fn event_type(self) -> EventType {
+    pub(crate) fn event_type(self) -> EventType {
         match self {
             ApplyStep::Busy => EventType::AgentStateBusy,
             ApplyStep::Alerting => EventType::AgentOtherPhoneAlerting,
@@ -130,9 +247,34 @@ pub enum Phase {
         warn_at: Option<SimTime>,
     },
     /// `releaseAgentConf` accepted; the platform releases at `due`.
-    Releasing { due: SimTime },
+    Releasing { due: SimTime, start: SimTime },
     /// Its members are leaving (release or end under way); nothing more is due.
     Ending,
+}
+
+/// A notification owed to a conference's members, one latency draw after the operation that
+/// caused it. Its events are decided when it fires, against the members present then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfOp {
+    /// An invitee answered: `SelfJoinResult` to it, `ParticipantChanged` (joined) to the others.
+    Answer { member: u32 },
+    /// An invitee rejected.
+    Reject { member: u32 },
+    /// A member leaves (`requestLeaveAgentConf`).
+    Leave { member: u32 },
+    /// The chair removes members (`batchRemoveParticipant`).
+    Remove { members: Vec<u32> },
+    /// A member was held, unheld, muted or unmuted (`changeType` 5, 6, 3, 4).
+    Change { member: u32, change_type: u8 },
+    /// The chair passed to `to`.
+    Chair { to: AgentId },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingOp {
+    pub no: u32,
+    pub due: SimTime,
+    pub op: ConfOp,
 }
 
 /// A timer, identified by what it is for; at most one of each is pending at a time.
@@ -147,9 +289,19 @@ pub enum Timer {
     Warn(ConfId),
     /// The conference's time is up.
     End(ConfId),
+    /// The conference announcement ends.
+    Voice(ConfId),
+    /// A member's invitation (calling or ringing) moves on.
+    Invite(ConfId, u32),
+    /// A member's channel announcement ends.
+    MemberVoice(ConfId, u32),
+    /// A pending notification of the conference.
+    Op(ConfId, u32),
+    /// An agent's pending sign-in or sign-out events.
+    Agent(AgentId, u32),
 }
 
-/// How `apply` changed the pending timers.
+/// How `apply` or `fire` changed the pending timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TimerOp {
     Schedule(SimTime, Timer),
@@ -162,30 +314,57 @@ pub struct Conference {
     pub id: ConfId,
     pub chair: AgentId,
     pub params: ConfParams,
+    /// Joined and invited members may number at most this (`memberNum`, changed by
+    /// `modifyConfResource`).
+    pub capacity: u32,
     /// The far party, when the chair applied from a stable two-party call.
     pub from_call: Option<String>,
-    /// Members in the order they joined; the chair's leg first once it joined.
+    /// Members in the order they were invited or joined; the chair's leg first once it joined.
     pub members: Vec<Member>,
     pub phase: Phase,
     pub requested_at: SimTime,
     /// Latency draws used so far: the next draw's key.
     pub draws_used: u32,
+    /// The conference announcement plays until then.
+    pub voice_until: Option<SimTime>,
+    /// Notifications owed, in the order they were caused.
+    pub pending: Vec<PendingOp>,
+    /// The next member or notification number.
+    pub next_no: u32,
 }
 
-type Timers = [Option<(SimTime, Timer)>; 2];
-
 impl Conference {
-    /// The timers this conference waits for, derived from its phase alone.
-    pub fn timers(&self) -> Timers {
+    /// The timers this conference waits for, derived from its state alone.
+    pub fn timers(&self, out: &mut Vec<(SimTime, Timer)>) {
         match self.phase {
-            Phase::Applying { due, .. } | Phase::Releasing { due } => {
-                [Some((due, Timer::Step(self.id, self.draws_used))), None]
+            Phase::Applying { due, .. } | Phase::Releasing { due, .. } => {
+                out.push((due, Timer::Step(self.id, self.draws_used)));
             }
-            Phase::Active { end, warn_at, .. } => [
-                warn_at.map(|w| (w, Timer::Warn(self.id))),
-                Some((end, Timer::End(self.id))),
-            ],
-            Phase::Ending => [None, None],
+            Phase::Active { end, warn_at, .. } => {
+                if let Some(w) = warn_at {
+                    out.push((w, Timer::Warn(self.id)));
+                }
+                out.push((end, Timer::End(self.id)));
+            }
+            Phase::Ending => return,
+        }
+        if let Some(v) = self.voice_until {
+            out.push((v, Timer::Voice(self.id)));
+        }
+        for m in &self.members {
+            match m.status {
+                MemberStatus::Calling { due, .. } => out.push((due, Timer::Invite(self.id, m.no))),
+                MemberStatus::Ringing { timeout } => {
+                    out.push((timeout, Timer::Invite(self.id, m.no)))
+                }
+                MemberStatus::Joined => {}
+            }
+            if let Some(v) = m.voice_until {
+                out.push((v, Timer::MemberVoice(self.id, m.no)));
+            }
+        }
+        for p in &self.pending {
+            out.push((p.due, Timer::Op(self.id, p.no)));
         }
     }
 
@@ -193,19 +372,57 @@ impl Conference {
         matches!(self.phase, Phase::Active { .. })
     }
 
-    /// Agent members, chair first, then in the order they joined.
-    pub fn agent_members(&self) -> impl Iterator<Item = AgentId> + '_ {
-        let chair = self
+    /// When the conference started (its `AgentConf_RequestSuccess`), once it has.
+    pub fn start(&self) -> Option<SimTime> {
+        match self.phase {
+            Phase::Active { start, .. } | Phase::Releasing { start, .. } => Some(start),
+            _ => None,
+        }
+    }
+
+    pub fn member(&self, no: u32) -> Option<&Member> {
+        self.members.iter().find(|m| m.no == no)
+    }
+
+    pub fn member_at(&self, address: &Address) -> Option<&Member> {
+        self.members.iter().find(|m| &m.address == address)
+    }
+
+    pub fn member_mut(&mut self, address: &Address) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| &m.address == address)
+    }
+
+    /// Joined agent members, chair first, then in the order they joined.
+    pub fn joined_agents(&self) -> Vec<AgentId> {
+        let mut out = Vec::with_capacity(self.members.len());
+        if self
             .members
             .iter()
-            .any(|m| m.address == Address::Agent(self.chair))
-            .then_some(self.chair);
-        chair
-            .into_iter()
-            .chain(self.members.iter().filter_map(|m| match m.address {
-                Address::Agent(id) if id != self.chair => Some(id),
-                _ => None,
-            }))
+            .any(|m| m.is_joined() && m.address == Address::Agent(self.chair))
+        {
+            out.push(self.chair);
+        }
+        out.extend(
+            self.members
+                .iter()
+                .filter(|m| m.is_joined())
+                .filter_map(|m| m.address.agent())
+                .filter(|a| *a != self.chair),
+        );
+        out
+    }
+
+    /// Members counted against the capacity: joined, calling and ringing.
+    pub fn occupancy(&self) -> u32 {
+        self.members.len() as u32
+    }
+
+    fn is_gone(&self) -> bool {
+        self.phase == Phase::Ending
+            && !self
+                .members
+                .iter()
+                .any(|m| m.is_joined() && m.address.agent().is_some())
     }
 }
 
@@ -214,8 +431,15 @@ impl Conference {
 pub const CONF_ID_BASE: u64 = 1_030_400;
 pub const CONF_ID_STRIDE: u64 = 256;
 
+/// What one `apply` or `fire` touched, with each entity's timers before the change.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Touched {
+    confs: Vec<(ConfId, Vec<(SimTime, Timer)>)>,
+    agents: Vec<(AgentId, Option<(SimTime, Timer)>)>,
+}
+
 /// The whole platform: configuration, randomness, agents and conferences.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Platform {
     config: PlatformConfig,
     draws: Draws,
@@ -225,6 +449,20 @@ pub struct Platform {
     agents: FxHashMap<AgentId, Agent>,
     confs: FxHashMap<ConfId, Conference>,
     confs_created: u64,
+    touched: Touched,
+    scratch: Vec<(SimTime, Timer)>,
+}
+
+/// Two platforms are equal when their configuration, agents and conferences are; the
+/// bookkeeping of an `apply` under way is not state.
+impl PartialEq for Platform {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.draws == other.draws
+            && self.agents == other.agents
+            && self.confs == other.confs
+            && self.confs_created == other.confs_created
+    }
 }
 
 impl Platform {
@@ -234,18 +472,15 @@ impl Platform {
         for group in roster {
             for id in group.ids.iter() {
                 let talking = group.state == AgentState::Talking;
-                agents.insert(
-                    id,
-                    Agent {
-                        signed_in: group.signed_in,
-                        state: group.state,
-                        stable_call: talking && group.stable_call,
-                        three_party_called: talking && group.three_party_called,
-                        peer: talking
-                            .then(|| group.peer.clone().unwrap_or_else(|| default_peer(id))),
-                        conf: None,
-                    },
-                );
+                let mut agent = Agent::signed_out(group.inspector, group.password.clone());
+                agent.signed_in = group.signed_in;
+                agent.sessions = u32::from(group.signed_in);
+                agent.state = group.state;
+                agent.stable_call = talking && group.stable_call;
+                agent.three_party_called = talking && group.three_party_called;
+                agent.peer =
+                    talking.then(|| group.peer.clone().unwrap_or_else(|| default_peer(id)));
+                agents.insert(id, agent);
             }
         }
         Platform {
@@ -254,6 +489,8 @@ impl Platform {
             agents,
             confs: FxHashMap::default(),
             confs_created: 0,
+            touched: Touched::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -291,14 +528,24 @@ impl Platform {
         self.confs.values().filter(|c| c.is_active()).count()
     }
 
+    pub fn signed_in_agents(&self) -> usize {
+        self.agents.values().filter(|a| a.signed_in).count()
+    }
+
+    /// Whether an agent is free for a new conference: signed in, idle, in none.
+    pub fn is_free(&self, id: AgentId) -> bool {
+        self.agents.get(&id).is_some_and(|a| {
+            a.signed_in && a.state == AgentState::Idle && a.conf.is_none() && a.pending.is_none()
+        })
+    }
+
     /// Every pending timer, ordered by due time then timer.
     pub fn pending_timers(&self) -> Vec<(SimTime, Timer)> {
-        let mut all: Vec<_> = self
-            .confs
-            .values()
-            .flat_map(|c| c.timers())
-            .flatten()
-            .collect();
+        let mut all = Vec::new();
+        for c in self.confs.values() {
+            c.timers(&mut all);
+        }
+        all.extend(self.agents.iter().filter_map(|(id, a)| a.timer(*id)));
         all.sort();
         all
     }
@@ -307,26 +554,163 @@ impl Platform {
         ConfId(CONF_ID_BASE + CONF_ID_STRIDE * self.confs_created)
     }
 
-    /// Draws the next latency of conference `id` (its `draws_used`-th draw) and counts it.
-    pub(crate) fn draw_latency(&mut self, id: ConfId) -> Option<SimDuration> {
-        let conf = self.confs.get_mut(&id)?;
-        let ms = self
-            .draws
-            .latency_ms(&self.config.latency, id, conf.draws_used);
-        conf.draws_used += 1;
-        Some(SimDuration::from_millis(ms))
+    // ----- mutation, with timer bookkeeping -----
+
+    fn touch_conf(&mut self, id: ConfId) {
+        if self.touched.confs.iter().any(|(c, _)| *c == id) {
+            return;
+        }
+        let mut before = Vec::new();
+        if let Some(conf) = self.confs.get(&id) {
+            conf.timers(&mut before);
+        }
+        self.touched.confs.push((id, before));
     }
+
+    fn touch_agent(&mut self, id: AgentId) {
+        if self.touched.agents.iter().any(|(a, _)| *a == id) {
+            return;
+        }
+        let before = self.agents.get(&id).and_then(|a| a.timer(id));
+        self.touched.agents.push((id, before));
+    }
+
+    /// A conference to change; its timers are compared when the change is finished.
+    pub(crate) fn conf_mut(&mut self, id: ConfId) -> Option<&mut Conference> {
+        if !self.confs.contains_key(&id) {
+            return None;
+        }
+        self.touch_conf(id);
+        self.confs.get_mut(&id)
+    }
+
+    /// An agent to change.
+    pub(crate) fn agent_mut(&mut self, id: AgentId) -> Option<&mut Agent> {
+        if !self.agents.contains_key(&id) {
+            return None;
+        }
+        self.touch_agent(id);
+        self.agents.get_mut(&id)
+    }
+
+    /// An agent to change, created signed out when it does not exist yet (a sign-in of an
+    /// agent the roster does not list).
+    pub(crate) fn agent_entry(&mut self, id: AgentId) -> &mut Agent {
+        self.touch_agent(id);
+        self.agents
+            .entry(id)
+            .or_insert_with(|| Agent::signed_out(false, None))
+    }
+
+    pub(crate) fn insert_conference(&mut self, conf: Conference) {
+        let id = conf.id;
+        self.touch_conf(id);
+        if let Some(agent) = self.agent_mut(conf.chair) {
+            agent.conf = Some(id);
+        }
+        self.confs_created += 1;
+        self.confs.insert(id, conf);
+    }
+
+    /// Forgets a conference; every agent still attached to it is freed.
+    fn remove_conference(&mut self, id: ConfId) {
+        self.touch_conf(id);
+        let Some(conf) = self.confs.remove(&id) else {
+            return;
+        };
+        let attached = conf
+            .members
+            .iter()
+            .filter_map(|m| m.address.agent())
+            .chain(std::iter::once(conf.chair));
+        for agent in attached.collect::<Vec<_>>() {
+            if let Some(a) = self.agent_mut(agent)
+                && a.conf == Some(id)
+            {
+                a.conf = None;
+            }
+        }
+    }
+
+    /// Draws the next latency of conference `id` (its `draws_used`-th draw) and counts it.
+    pub(crate) fn draw_latency(&mut self, id: ConfId) -> SimDuration {
+        let Some(conf) = self.conf_mut(id) else {
+            return SimDuration::ZERO;
+        };
+        let k = conf.draws_used;
+        conf.draws_used += 1;
+        SimDuration::from_millis(self.draws.latency_ms(&self.config.latency, id, k))
+    }
+
+    /// Draws the next latency of an agent's own events.
+    pub(crate) fn draw_agent_latency(&mut self, id: AgentId) -> (SimDuration, u32) {
+        let agent = self.agent_entry(id);
+        let k = agent.draws_used;
+        agent.draws_used += 1;
+        (
+            SimDuration::from_millis(self.draws.agent_latency_ms(&self.config.latency, id, k)),
+            k,
+        )
+    }
+
+    /// Draws a phone's answer delay and whether it answers at all.
+    pub(crate) fn draw_phone_answer(&mut self, id: ConfId, number: &str) -> (SimDuration, bool) {
+        let Some(conf) = self.conf_mut(id) else {
+            return (SimDuration::ZERO, false);
+        };
+        let k = conf.draws_used;
+        conf.draws_used += 1;
+        let phones = &self.config.phones;
+        let answers = !phones.no_answer.iter().any(|n| n == number)
+            && !self.draws.chance_at(id, k, phones.no_answer_rate);
+        let delay = if answers {
+            self.draws.latency_ms(&phones.answer_delay, id, k)
+        } else {
+            self.config.ring_timeout_ms
+        };
+        (SimDuration::from_millis(delay), answers)
+    }
+
+    /// Queues a notification one latency draw from `at`.
+    pub(crate) fn queue_op(&mut self, id: ConfId, at: SimTime, op: ConfOp) {
+        let delay = self.draw_latency(id);
+        if let Some(conf) = self.conf_mut(id) {
+            let no = conf.next_no;
+            conf.next_no += 1;
+            conf.pending.push(PendingOp {
+                no,
+                due: at.saturating_add(delay),
+                op,
+            });
+        }
+    }
+
+    fn finish(&mut self, ops: &mut Vec<TimerOp>) {
+        let touched = std::mem::take(&mut self.touched);
+        for (id, before) in &touched.confs {
+            self.scratch.clear();
+            if let Some(conf) = self.confs.get(id) {
+                conf.timers(&mut self.scratch);
+            }
+            diff_timers(before, &self.scratch, ops);
+        }
+        for (id, before) in &touched.agents {
+            let after = self.agents.get(id).and_then(|a| a.timer(*id));
+            diff_timers(before.as_slice(), after.as_slice(), ops);
+        }
+        // Reuse the allocations next time.
+        let mut touched = touched;
+        touched.confs.clear();
+        touched.agents.clear();
+        self.touched = touched;
+    }
+
+    // ----- rules shared by the operations -----
 
     /// Resolves the calling agent of an input: the path id must be a number in range
     /// (`000-002`), and the agent signed in (`100-006`). product.md §7.1, first two checks.
     pub(crate) fn caller(&self, input: &Input) -> Result<(AgentId, &Agent), Rejection> {
-        let range = self.config.agent_id_range;
-        let id = range.parse_path_id(&input.agent).ok_or_else(|| {
-            Rejection::new(
-                retcode::INVALID_PARAMETER,
-                format!("agent id {:?} is not a number from {range}", input.agent),
-            )
-        })?;
+        let id = self.path_id(input)?;
         match self.agents.get(&id) {
             Some(agent) if agent.signed_in => Ok((id, agent)),
             _ => Err(Rejection::new(
@@ -336,6 +720,17 @@ impl Platform {
         }
     }
 
+    /// The path's agent id, or `000-002`.
+    pub(crate) fn path_id(&self, input: &Input) -> Result<AgentId, Rejection> {
+        let range = self.config.agent_id_range;
+        range.parse_path_id(&input.agent).ok_or_else(|| {
+            Rejection::new(
+                retcode::INVALID_PARAMETER,
+                format!("agent id {:?} is not a number from {range}", input.agent),
+            )
+        })
+    }
+
     /// The conference a chair operation acts on: the caller's, active, chaired by the caller
     /// (product.md §7.6: before `AgentConf_RequestSuccess` it is `101-001`).
     pub(crate) fn chaired_conference(
@@ -343,16 +738,7 @@ impl Platform {
         id: AgentId,
         agent: &Agent,
     ) -> Result<&Conference, Rejection> {
-        let conf = agent
-            .conf
-            .and_then(|c| self.confs.get(&c))
-            .filter(|c| c.is_active())
-            .ok_or_else(|| {
-                Rejection::new(
-                    retcode::NO_CONFERENCE,
-                    format!("agent {id} has no conference"),
-                )
-            })?;
+        let conf = self.active_conference_of(id, agent)?;
         if conf.chair != id {
             return Err(Rejection::new(
                 retcode::NOT_CHAIR,
@@ -362,144 +748,48 @@ impl Platform {
         Ok(conf)
     }
 
+    /// The active conference the caller belongs to (in any member status), or `101-001`.
+    pub(crate) fn active_conference_of(
+        &self,
+        id: AgentId,
+        agent: &Agent,
+    ) -> Result<&Conference, Rejection> {
+        agent
+            .conf
+            .and_then(|c| self.confs.get(&c))
+            .filter(|c| c.is_active())
+            .ok_or_else(|| {
+                Rejection::new(
+                    retcode::NO_CONFERENCE,
+                    format!("agent {id} has no conference"),
+                )
+            })
+    }
+
+    /// Whether sign-in by this agent is allowed in the platform's sign-in mode.
+    pub(crate) fn may_sign_in(&self, id: AgentId) -> bool {
+        self.config.sign_in == SignInMode::Open || self.agents.contains_key(&id)
+    }
+
+    // ----- decide / apply / fire -----
+
     /// Decides an input at `now`: the synchronous response. Changes nothing; the caller
     /// journals the input with this response and then applies that record.
     pub fn decide(&self, input: &Input, now: SimTime) -> Response {
-        // No implemented operation depends on `now` yet (queries of elapsed time will); the
-        // parameter is part of the contract so drivers pass the decision time from the start.
-        let _ = now;
-        let decided = match input.op {
-            Op::RequestAgentConf => ops::request_agent_conf::decide(self, input),
-            Op::ReleaseAgentConf => ops::release_agent_conf::decide(self, input),
-            Op::ProlongTime => ops::prolong_time::decide(self, input),
-            op => Err(Rejection::new(
-                retcode::OPERATION_EXCEPTION,
-                format!("operation {op} is not implemented by this version of the simulator"),
-            )),
-        };
-        match decided {
+        match ops::decide(self, input, now) {
             Ok(result) => Response::success(result),
             Err(rejection) => rejection.into(),
-        }
-    }
-
-    /// Decides what a due timer does: the events it emits, in order, appended to `out`; they all
-    /// happen at the timer's due time (timer-driven events carry exactly their due time).
-    /// A timer that no longer matches the state (its conference gone) emits nothing.
-    pub fn fire(&self, timer: Timer, out: &mut Vec<Event>) {
-        match timer {
-            Timer::Step(id, _) => {
-                let Some(conf) = self.confs.get(&id) else {
-                    return;
-                };
-                match conf.phase {
-                    Phase::Applying { next, .. } => self.fire_apply_step(conf, next, out),
-                    Phase::Releasing { .. } => release_events(conf, out),
-                    _ => {}
-                }
-            }
-            Timer::Warn(id) => {
-                if let Some(conf) = self.confs.get(&id).filter(|c| c.is_active()) {
-                    out.push(Event::new(
-                        EventType::AgentConfTimeout,
-                        conf.chair,
-                        Content::Conf(id),
-                    ));
-                }
-            }
-            Timer::End(id) => {
-                if let Some(conf) = self.confs.get(&id).filter(|c| c.is_active()) {
-                    release_events(conf, out);
-                }
-            }
-        }
-    }
-
-    /// The platform's asynchronous checks (product.md §7.2) run when the first step is due; a
-    /// failure is a single `AgentConf_RequestFailed` and leaves the agent as it was.
-    fn fire_apply_step(&self, conf: &Conference, step: ApplyStep, out: &mut Vec<Event>) {
-        let chair = conf.chair;
-        if step == ApplyStep::first(conf.from_call.is_some())
-            && let Some(cause) = self.platform_check(conf)
-        {
-            out.push(Event::new(
-                EventType::AgentConfRequestFailed,
-                chair,
-                Content::Cause(cause),
-            ));
-            return;
-        }
-        let content = match step {
-            ApplyStep::Busy | ApplyStep::Alerting => Content::Null,
-            ApplyStep::Offhook => Content::Offhook(OffhookType::Main),
-            ApplyStep::SelfJoin | ApplyStep::Success => Content::Conf(conf.id),
-        };
-        out.push(Event::new(step.event_type(), chair, content));
-    }
-
-    fn platform_check(&self, conf: &Conference) -> Option<u32> {
-        let Some(agent) = self.agents.get(&conf.chair).filter(|a| a.signed_in) else {
-            return Some(causes::AGENT_SIGNED_OUT);
-        };
-        let vdn = &self.config.vdn;
-        let state_ok = match agent.state {
-            AgentState::Idle => true,
-            AgentState::Talking => agent.stable_call,
-            _ => false,
-        };
-        if !state_ok {
-            Some(causes::AGENT_STATE)
-        } else if agent.state == AgentState::Talking && agent.three_party_called {
-            Some(causes::THREE_PARTY_CALLED)
-        } else if conf.params.member_num > vdn.max_concurrent_calls {
-            Some(causes::VDN_CAPACITY)
-        } else if !vdn.allows_caller_no(&conf.params.caller_no) {
-            Some(causes::CALLER_NO_RESTRICTED)
-        } else if self
-            .draws
-            .chance(conf.id, Slot::Fault, self.config.faults.request_failed_rate)
-        {
-            Some(causes::INJECTED_FAULT)
-        } else {
-            None
         }
     }
 
     /// Folds one journal record into the state, pushing the resulting timer changes to
     /// `timer_ops`. Never fails: records that do not match the state change nothing.
     pub fn apply(&mut self, at: SimTime, record: &Record, timer_ops: &mut Vec<TimerOp>) {
-        let touched = self.touched_conference(record);
-        let before = touched
-            .and_then(|id| self.confs.get(&id))
-            .map(Conference::timers)
-            .unwrap_or_default();
         match record {
             Record::Input(input) => self.apply_input(at, input),
             Record::Event(event) => self.apply_event(at, event),
         }
-        let after = touched
-            .and_then(|id| self.confs.get(&id))
-            .map(Conference::timers)
-            .unwrap_or_default();
-        diff_timers(&before, &after, timer_ops);
-    }
-
-    fn touched_conference(&self, record: &Record) -> Option<ConfId> {
-        match record {
-            Record::Input(input) if input.response.is_success() => {
-                if input.op == Op::RequestAgentConf {
-                    Some(self.next_conf_id())
-                } else {
-                    let id = self.config.agent_id_range.parse_path_id(&input.agent)?;
-                    self.agents.get(&id)?.conf
-                }
-            }
-            Record::Input(_) => None,
-            Record::Event(event) => event
-                .content
-                .conf_id()
-                .or_else(|| self.agents.get(&event.agent)?.conf),
-        }
+        self.finish(timer_ops);
     }
 
     fn apply_input(&mut self, at: SimTime, input: &InputRecord) {
@@ -509,19 +799,22 @@ impl Platform {
         let Some(id) = self.config.agent_id_range.parse_path_id(&input.agent) else {
             return;
         };
-        match input.op {
-            Op::RequestAgentConf => ops::request_agent_conf::apply(self, at, id, &input.body),
-            Op::ReleaseAgentConf => ops::release_agent_conf::apply(self, at, id),
-            Op::ProlongTime => ops::prolong_time::apply(self, at, id, &input.response.result),
-            _ => {}
-        }
+        ops::apply(self, at, id, input);
+    }
+
+    /// Fires a due timer: appends the events it emits, in order, to `out` (they all happen at
+    /// the timer's due time), consuming what triggered it. A timer that no longer matches the
+    /// state emits nothing.
+    pub fn fire(&mut self, timer: Timer, out: &mut Vec<Event>, timer_ops: &mut Vec<TimerOp>) {
+        notify::fire(self, timer, out);
+        self.finish(timer_ops);
     }
 
     fn apply_event(&mut self, at: SimTime, event: &Event) {
         let id = event.agent;
         match event.ty {
             EventType::AgentStateBusy => {
-                if let Some(agent) = self.agents.get_mut(&id) {
+                if let Some(agent) = self.agent_mut(id) {
                     agent.state = AgentState::Talking;
                     agent.stable_call = true;
                 }
@@ -533,27 +826,21 @@ impl Platform {
             EventType::AgentOtherPhoneOffhook => {
                 self.advance_application(at, id, ApplyStep::Offhook)
             }
-            EventType::AgentConfSelfJoinResult => {
-                if let Some(conf) = self.conf_of(id, &event.content)
-                    && matches!(conf.phase, Phase::Applying { .. })
-                {
-                    conf.members.push(Member {
-                        address: Address::Agent(id),
-                        enter_time: at,
-                    });
-                }
-                self.advance_application(at, id, ApplyStep::SelfJoin);
-            }
+            EventType::AgentConfSelfJoinResult => self.self_join(at, id, event),
             EventType::AgentConfRequestSuccess => {
-                if let Some(conf) = self.conf_of(id, &event.content)
-                    && matches!(
-                        conf.phase,
-                        Phase::Applying {
-                            next: ApplyStep::Success,
-                            ..
-                        }
-                    )
-                {
+                let Some(conf_id) = event.content.conf_id() else {
+                    return;
+                };
+                let Some(conf) = self.conf_mut(conf_id) else {
+                    return;
+                };
+                if matches!(
+                    conf.phase,
+                    Phase::Applying {
+                        next: ApplyStep::Success,
+                        ..
+                    }
+                ) {
                     let end =
                         at.saturating_add(SimDuration::from_mins(u64::from(conf.params.time_min)));
                     let warn = end
@@ -564,50 +851,183 @@ impl Platform {
                         warn_at: Some(warn),
                     };
                     if let Some(peer) = conf.from_call.clone() {
-                        conf.members.push(Member {
-                            address: Address::Phone(peer),
-                            enter_time: at,
-                        });
+                        let no = conf.next_no;
+                        conf.next_no += 1;
+                        conf.members.push(Member::new(
+                            no,
+                            Address::Phone(peer),
+                            MemberStatus::Joined,
+                            at,
+                        ));
                     }
                 }
             }
             EventType::AgentConfRequestFailed => {
-                if let Some(agent) = self.agents.get_mut(&id)
-                    && let Some(conf) = agent.conf.take()
+                if let Some(conf) = self.agents.get(&id).and_then(|a| a.conf)
+                    && self
+                        .confs
+                        .get(&conf)
+                        .is_some_and(|c| matches!(c.phase, Phase::Applying { .. }) && c.chair == id)
                 {
-                    self.confs.remove(&conf);
+                    self.remove_conference(conf);
                 }
             }
             EventType::AgentConfTimeout => {
-                if let Some(conf) = self.conf_of(id, &event.content)
+                if let Some(conf) = event.content.conf_id().and_then(|c| self.conf_mut(c))
                     && let Phase::Active { warn_at, .. } = &mut conf.phase
                 {
                     *warn_at = None;
                 }
             }
+            EventType::AgentConfRinging => {
+                let Some(conf_id) = event.content.conf_id() else {
+                    return;
+                };
+                let timeout =
+                    at.saturating_add(SimDuration::from_millis(self.config.ring_timeout_ms));
+                if let Some(conf) = self.conf_mut(conf_id)
+                    && let Some(m) = conf.member_mut(&Address::Agent(id))
+                    && matches!(m.status, MemberStatus::Calling { .. })
+                {
+                    m.status = MemberStatus::Ringing { timeout };
+                }
+            }
+            EventType::AgentConfParticipantChanged => self.participant_changed(at, event),
             EventType::AgentOtherPhoneRelease => {
-                if let Some(agent) = self.agents.get_mut(&id) {
+                if let Some(agent) = self.agent_mut(id) {
                     agent.peer = None;
                 }
             }
-            EventType::AgentConfSelfLeaveResult => self.leave(id, &event.content),
-            EventType::AgentStateReady => {
-                if let Some(agent) = self.agents.get_mut(&id) {
+            EventType::AgentConfSelfLeaveResult => self.self_leave(id, event),
+            EventType::AgentStateReady => self.set_state(id, AgentState::Idle),
+            EventType::AgentStateSetNotReadySuccess => self.set_state(id, AgentState::Busy),
+            EventType::AgentStateWork => self.set_state(id, AgentState::Work),
+            EventType::AgentOtherShutdownService => {
+                if let Some(agent) = self.agent_mut(id) {
                     agent.state = AgentState::Idle;
                     agent.stable_call = false;
                     agent.three_party_called = false;
+                    agent.peer = None;
                 }
             }
             _ => {}
         }
     }
 
-    /// The conference an event is about: the one its content names, else the agent's.
-    fn conf_of(&mut self, agent: AgentId, content: &Content) -> Option<&mut Conference> {
-        let id = content
-            .conf_id()
-            .or_else(|| self.agents.get(&agent)?.conf)?;
-        self.confs.get_mut(&id)
+    fn set_state(&mut self, id: AgentId, state: AgentState) {
+        if let Some(agent) = self.agent_mut(id) {
+            agent.state = state;
+            agent.stable_call = false;
+            agent.three_party_called = false;
+        }
+    }
+
+    /// The applicant joined its new conference, or an invitee answered.
+    fn self_join(&mut self, at: SimTime, id: AgentId, event: &Event) {
+        let Some(conf_id) = event.content.conf_id() else {
+            return;
+        };
+        let applying = self
+            .confs
+            .get(&conf_id)
+            .is_some_and(|c| matches!(c.phase, Phase::Applying { .. }));
+        if applying {
+            if let Some(conf) = self.conf_mut(conf_id) {
+                let no = conf.next_no;
+                conf.next_no += 1;
+                conf.members.push(Member::new(
+                    no,
+                    Address::Agent(id),
+                    MemberStatus::Joined,
+                    at,
+                ));
+            }
+            self.advance_application(at, id, ApplyStep::SelfJoin);
+            return;
+        }
+        let joined = self
+            .conf_mut(conf_id)
+            .and_then(|conf| conf.member_mut(&Address::Agent(id)))
+            .map(|m| {
+                m.status = MemberStatus::Joined;
+                m.enter_time = at;
+            })
+            .is_some();
+        if joined && let Some(agent) = self.agent_mut(id) {
+            agent.state = AgentState::Talking;
+            agent.stable_call = true;
+        }
+    }
+
+    /// Joins are recorded for phone members (agents join with `SelfJoinResult`); a member that
+    /// left, was removed or never answered is forgotten (joined agents leave with
+    /// `SelfLeaveResult` first). The first recipient's copy does it; the others find it done.
+    fn participant_changed(&mut self, at: SimTime, event: &Event) {
+        use crate::event::{Content, change_type};
+        let Content::Participant(change) = &event.content else {
+            return;
+        };
+        let address = match change.participant_type {
+            crate::event::address_type::AGENT => match change.participant.parse() {
+                Ok(n) => Address::Agent(AgentId(n)),
+                Err(_) => return,
+            },
+            _ => Address::Phone(change.participant.clone()),
+        };
+        let conf_id = change.conf;
+        match change.change_type {
+            change_type::JOINED if change.result == 0 => {
+                if let Some(conf) = self.conf_mut(conf_id)
+                    && let Some(m) = conf.member_mut(&address)
+                    && !m.is_joined()
+                    && address.agent().is_none()
+                {
+                    m.status = MemberStatus::Joined;
+                    m.enter_time = at;
+                }
+            }
+            change_type::LEFT => {
+                if let Some(conf) = self.conf_mut(conf_id) {
+                    conf.members.retain(|m| m.address != address);
+                }
+                if let Address::Agent(agent) = address
+                    && let Some(a) = self.agent_mut(agent)
+                    && a.conf == Some(conf_id)
+                {
+                    a.conf = None;
+                }
+                self.forget_if_gone(conf_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// An agent's leg left its conference. When the chair leaves, the conference is over: its
+    /// timers stop and the remaining members follow. The conference is forgotten once no
+    /// agent is left in it.
+    fn self_leave(&mut self, agent: AgentId, event: &Event) {
+        let Some(conf_id) = event.content.conf_id() else {
+            return;
+        };
+        if let Some(a) = self.agent_mut(agent)
+            && a.conf == Some(conf_id)
+        {
+            a.conf = None;
+        }
+        let Some(conf) = self.conf_mut(conf_id) else {
+            return;
+        };
+        conf.members.retain(|m| m.address != Address::Agent(agent));
+        if conf.chair == agent {
+            conf.phase = Phase::Ending;
+        }
+        self.forget_if_gone(conf_id);
+    }
+
+    fn forget_if_gone(&mut self, conf_id: ConfId) {
+        if self.confs.get(&conf_id).is_some_and(Conference::is_gone) {
+            self.remove_conference(conf_id);
+        }
     }
 
     /// Moves an application past `step` when `step` is the one it waited for, and schedules
@@ -622,77 +1042,17 @@ impl Platform {
         let Phase::Applying { next, .. } = conf.phase else {
             return;
         };
-        if next != step {
+        if next != step || conf.chair != agent {
             return;
         }
         let Some(following) = step.next() else { return };
-        let Some(delay) = self.draw_latency(conf_id) else {
-            return;
-        };
-        if let Some(conf) = self.confs.get_mut(&conf_id) {
+        let delay = self.draw_latency(conf_id);
+        if let Some(conf) = self.conf_mut(conf_id) {
             conf.phase = Phase::Applying {
                 next: following,
                 due: at.saturating_add(delay),
             };
         }
-    }
-
-    /// An agent's leg left its conference. When the chair leaves, the conference is over: its
-    /// timers stop and the remaining members follow. The conference is forgotten once no
-    /// agent is left in it.
-    fn leave(&mut self, agent: AgentId, content: &Content) {
-        let Some(conf_id) = content.conf_id() else {
-            return;
-        };
-        if let Some(a) = self.agents.get_mut(&agent)
-            && a.conf == Some(conf_id)
-        {
-            a.conf = None;
-        }
-        let Some(conf) = self.confs.get_mut(&conf_id) else {
-            return;
-        };
-        conf.members.retain(|m| m.address != Address::Agent(agent));
-        if conf.chair == agent {
-            conf.phase = Phase::Ending;
-        }
-        if !conf
-            .members
-            .iter()
-            .any(|m| matches!(m.address, Address::Agent(_)))
-        {
-            self.confs.remove(&conf_id);
-        }
-    }
-
-    pub(crate) fn insert_conference(&mut self, conf: Conference) {
-        if let Some(agent) = self.agents.get_mut(&conf.chair) {
-            agent.conf = Some(conf.id);
-        }
-        self.confs_created += 1;
-        self.confs.insert(conf.id, conf);
-    }
-
-    pub(crate) fn conference_mut(&mut self, id: ConfId) -> Option<&mut Conference> {
-        self.confs.get_mut(&id)
-    }
-}
-
-/// Every agent member leaves, chair first: `AgentOther_PhoneRelease {"phoneState":3}`,
-/// `AgentConf_SelfLeaveResult {"confId"}`, `AgentState_Ready` (product.md §7.5).
-fn release_events(conf: &Conference, out: &mut Vec<Event>) {
-    for agent in conf.agent_members() {
-        out.push(Event::new(
-            EventType::AgentOtherPhoneRelease,
-            agent,
-            Content::PhoneState(phone_state::PLATFORM),
-        ));
-        out.push(Event::new(
-            EventType::AgentConfSelfLeaveResult,
-            agent,
-            Content::Conf(conf.id),
-        ));
-        out.push(Event::new(EventType::AgentStateReady, agent, Content::Null));
     }
 }
 
@@ -701,14 +1061,14 @@ pub fn default_peer(id: AgentId) -> String {
     format!("9{:06}", id.0)
 }
 
-fn diff_timers(before: &Timers, after: &Timers, ops: &mut Vec<TimerOp>) {
-    for old in before.iter().flatten() {
-        if !after.contains(&Some(*old)) {
+fn diff_timers(before: &[(SimTime, Timer)], after: &[(SimTime, Timer)], ops: &mut Vec<TimerOp>) {
+    for old in before {
+        if !after.contains(old) {
             ops.push(TimerOp::Cancel(old.1));
         }
     }
-    for new in after.iter().flatten() {
-        if !before.contains(&Some(*new)) {
+    for new in after {
+        if !before.contains(new) {
             ops.push(TimerOp::Schedule(new.0, new.1));
         }
     }

@@ -143,18 +143,13 @@ impl<W: Write> Engine<W> {
     fn commit(&mut self, record: Record, observer: &mut impl Observer) -> Result<()> {
         let seq = self.journal.append(self.now, &record)?;
         self.platform.apply(self.now, &record, &mut self.timer_ops);
-        for op in self.timer_ops.drain(..) {
-            match op {
-                TimerOp::Schedule(due, timer) => {
-                    self.scheduler.schedule_at(due, Item::Platform(timer))
-                }
-                TimerOp::Cancel(timer) => {
-                    self.scheduler.cancel(Item::Platform(timer));
-                }
-            }
-        }
+        self.apply_timer_ops();
         observer.on_record(seq, self.now, &record);
         Ok(())
+    }
+
+    fn apply_timer_ops(&mut self) {
+        apply_timer_ops(&mut self.scheduler, &mut self.timer_ops);
     }
 
     /// Schedules a driver wake-up at `at`.
@@ -178,7 +173,8 @@ impl<W: Write> Engine<W> {
             Item::Driver(token) => Ok(Step::Driver(token)),
             Item::Platform(timer) => {
                 let mut fired = std::mem::take(&mut self.fired);
-                self.platform.fire(timer, &mut fired);
+                self.platform.fire(timer, &mut fired, &mut self.timer_ops);
+                self.apply_timer_ops();
                 for event in fired.drain(..) {
                     self.events += 1;
                     self.commit(Record::Event(event), observer)?;
@@ -215,5 +211,17 @@ impl<W: Write> Engine<W> {
     pub fn finish(self) -> Result<(Summary, W, Platform)> {
         let (summary, out) = self.journal.finish()?;
         Ok((summary, out, self.platform))
+    }
+}
+
+/// Carries the platform's timer changes into the queue.
+pub(crate) fn apply_timer_ops(scheduler: &mut Scheduler<Item>, ops: &mut Vec<TimerOp>) {
+    for op in ops.drain(..) {
+        match op {
+            TimerOp::Schedule(due, timer) => scheduler.schedule_at(due, Item::Platform(timer)),
+            TimerOp::Cancel(timer) => {
+                scheduler.cancel(Item::Platform(timer));
+            }
+        }
     }
 }

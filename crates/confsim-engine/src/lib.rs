@@ -7,8 +7,10 @@
 
 pub mod clock;
 mod engine;
+pub mod rebuild;
 pub mod scheduler;
 
 pub use clock::{Clock, Stopwatch, VirtualClock, WallClock};
 pub use engine::{Engine, EngineError, Item, Observer, Step};
+pub use rebuild::{RebuildError, Rebuilt, rebuild};
 pub use scheduler::Scheduler;

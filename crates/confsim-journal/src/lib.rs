@@ -12,8 +12,5 @@ mod writer;
 
 pub use error::{JournalError, Result};
 pub use header::{FORMAT, Header, VERSION};
-pub use reader::{JournalReader, Stamped, TornTail, read_all};
+pub use reader::{JournalReader, Stamped, TornTail, parse_line, read_all};
 pub use writer::{JournalWriter, Summary, write_record};
-
-mod fold;
-pub use fold::fold;

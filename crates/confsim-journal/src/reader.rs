@@ -167,8 +167,10 @@ pub fn read_all(path: &Path) -> Result<(Header, Vec<Stamped>, Option<TornTail>)>
     Ok((reader.header, records, torn))
 }
 
-/// Parses one record line.
-pub(crate) fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
+/// Parses one record line (without its `\n`); `line` is its line number, for errors. This is
+/// the one definition of a valid record: the reader uses it for every line, and a replay for
+/// the lines it cannot take as identical to what it produced.
+pub fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
     let malformed = |reason: String| JournalError::Malformed { line, reason };
     let mut map: Map<String, Value> =
         serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JSON record: {e}")))?;

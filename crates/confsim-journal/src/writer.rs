@@ -166,6 +166,10 @@ fn write_content(out: &mut Vec<u8>, content: &Content) {
             out.extend_from_slice(kind.name().as_bytes());
             out.extend_from_slice(b"\"}");
         }
+        // Rarer shapes, or ones with text that may need escaping: serde_json's path.
+        Content::Result(_) | Content::Reason(_) | Content::Participant(_) => {
+            let _ = serde_json::to_writer(&mut *out, content);
+        }
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, result: &
     let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else {
         return;
     };
-    let Some(conf) = platform.conference_mut(conf_id) else {
+    let Some(conf) = platform.conf_mut(conf_id) else {
         return;
     };
     let prompt = SimDuration::from_mins(u64::from(conf.params.prompt_min));

@@ -18,12 +18,14 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId) {
     let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else {
         return;
     };
-    let Some(delay) = platform.draw_latency(conf_id) else {
+    let Some(start) = platform.conference(conf_id).and_then(|c| c.start()) else {
         return;
     };
-    if let Some(conf) = platform.conference_mut(conf_id) {
+    let delay = platform.draw_latency(conf_id);
+    if let Some(conf) = platform.conf_mut(conf_id) {
         conf.phase = Phase::Releasing {
             due: at.saturating_add(delay),
+            start,
         };
     }
 }

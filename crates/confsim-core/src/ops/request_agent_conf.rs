@@ -104,6 +104,7 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Va
     platform.insert_conference(Conference {
         id: conf_id,
         chair: id,
+        capacity: params.member_num,
         params,
         from_call,
         members: Vec::new(),
@@ -113,10 +114,12 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Va
         },
         requested_at: at,
         draws_used: 0,
+        voice_until: None,
+        pending: Vec::new(),
+        next_no: 0,
     });
-    if let Some(delay) = platform.draw_latency(conf_id)
-        && let Some(conf) = platform.conference_mut(conf_id)
-    {
+    let delay = platform.draw_latency(conf_id);
+    if let Some(conf) = platform.conf_mut(conf_id) {
         conf.phase = Phase::Applying {
             next: first,
             due: at.saturating_add(delay),

@@ -3,22 +3,15 @@
 
 use confsim_core::event::{Content, EventType};
 use confsim_core::{
-    AgentGroup, AgentId, AgentSet, AgentState, ConfId, Event, Input, InputRecord, Op,
-    PlatformConfig, Record, Response, SimTime,
+    AgentGroup, AgentId, AgentSet, ConfId, Event, Input, InputRecord, Op, PlatformConfig, Record,
+    Response, SimTime,
 };
 use confsim_journal::{Header, JournalError, JournalReader, JournalWriter, read_all};
 use serde_json::json;
 use std::io::Cursor;
 
 fn header() -> Header {
-    let roster = vec![AgentGroup {
-        ids: AgentSet::Range(101, 110),
-        signed_in: true,
-        state: AgentState::Idle,
-        stable_call: true,
-        three_party_called: false,
-        peer: None,
-    }];
+    let roster = vec![AgentGroup::new(AgentSet::Range(101, 110))];
     Header::new(
         "t",
         42,

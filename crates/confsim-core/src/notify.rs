@@ -1,0 +1,465 @@
+//! What due timers emit: the platform's asynchronous answers, notifications and endings.
+//!
+//! Every batch is decided when its timer fires, against the state at that instant, and all its
+//! events carry that instant. Who hears what (docs/semantics.md, "Who hears what"):
+//! `AgentConf_ParticipantChanged` goes to every joined agent member still present, chair first;
+//! a member's own arrival or departure is told to it by its own events (`SelfJoinResult`,
+//! `SelfLeaveResult`, `PresidentChanged`) instead, while a hold, unhold, mute or unmute is
+//! told to the member concerned too.
+
+use crate::causes;
+use crate::event::{
+    Content, Event, EventType, OffhookType, ParticipantChange, change_reason, change_type,
+    phone_state,
+};
+use crate::ids::{AgentId, ConfId};
+use crate::state::{
+    Address, AgentPendingKind, AgentState, ApplyStep, ConfOp, Conference, Member, MemberStatus,
+    Phase, Platform, Timer,
+};
+
+fn ev(ty: EventType, agent: AgentId, content: Content) -> Event {
+    Event::new(ty, agent, content)
+}
+
+/// `AgentConf_ParticipantChanged` about `m`.
+pub(crate) fn change(conf: ConfId, m: &Member, change_type: u8, reason: u8, result: u8) -> Content {
+    let (participant, participant_type) = m.address.wire();
+    Content::Participant(Box::new(ParticipantChange {
+        result,
+        change_type,
+        change_reason: reason,
+        conf,
+        participant,
+        participant_type,
+        device_call_type: m.device_call_type,
+        device_type: m.device_type,
+    }))
+}
+
+/// Tells every agent in `to` about `m`.
+fn tell(out: &mut Vec<Event>, to: &[AgentId], content: &Content) {
+    for agent in to {
+        out.push(ev(
+            EventType::AgentConfParticipantChanged,
+            *agent,
+            content.clone(),
+        ));
+    }
+}
+
+pub(crate) fn fire(p: &mut Platform, timer: Timer, out: &mut Vec<Event>) {
+    match timer {
+        Timer::Step(id, _) => {
+            let Some(conf) = p.conference(id) else { return };
+            match conf.phase {
+                Phase::Applying { next, .. } => apply_step(p, conf, next, out),
+                Phase::Releasing { .. } => end(conf, change_reason::CONFERENCE_ENDED, false, out),
+                _ => {}
+            }
+        }
+        Timer::Warn(id) => {
+            if let Some(conf) = p.conference(id).filter(|c| c.is_active()) {
+                out.push(ev(
+                    EventType::AgentConfTimeout,
+                    conf.chair,
+                    Content::Conf(id),
+                ));
+            }
+        }
+        Timer::End(id) => {
+            if let Some(conf) = p.conference(id).filter(|c| c.is_active()) {
+                end(conf, change_reason::CONFERENCE_ENDED, false, out);
+            }
+        }
+        Timer::Voice(id) => {
+            let Some(conf) = p.conf_mut(id) else { return };
+            conf.voice_until = None;
+            out.push(ev(
+                EventType::AgentConfStopVoice,
+                conf.chair,
+                Content::Result(0),
+            ));
+        }
+        Timer::MemberVoice(id, no) => {
+            let Some(conf) = p.conf_mut(id) else { return };
+            let chair = conf.chair;
+            if let Some(m) = conf.members.iter_mut().find(|m| m.no == no) {
+                m.voice_until = None;
+                out.push(ev(
+                    EventType::AgentConfStopParticipantVoice,
+                    chair,
+                    Content::Result(0),
+                ));
+            }
+        }
+        Timer::Invite(id, no) => invitation(p, id, no, out),
+        Timer::Op(id, no) => {
+            let Some(conf) = p.conf_mut(id) else { return };
+            let Some(index) = conf.pending.iter().position(|op| op.no == no) else {
+                return;
+            };
+            let op = conf.pending.remove(index).op;
+            if let Some(conf) = p.conference(id) {
+                notification(conf, op, out);
+            }
+        }
+        Timer::Agent(id, _) => {
+            let Some(pending) = p.agent_mut(id).and_then(|a| a.pending.take()) else {
+                return;
+            };
+            match pending.kind {
+                AgentPendingKind::SignedIn { status, takeover } => {
+                    signed_in(p, id, status, takeover, out)
+                }
+                AgentPendingKind::SignedOut => signed_out(p, id, out),
+            }
+        }
+    }
+}
+
+/// The platform's asynchronous checks (product.md §7.2) run when the first step is due; a
+/// failure is a single `AgentConf_RequestFailed` and leaves the agent as it was.
+fn apply_step(p: &Platform, conf: &Conference, step: ApplyStep, out: &mut Vec<Event>) {
+    let chair = conf.chair;
+    if step == ApplyStep::first(conf.from_call.is_some())
+        && let Some(cause) = platform_check(p, conf)
+    {
+        out.push(ev(
+            EventType::AgentConfRequestFailed,
+            chair,
+            Content::Cause(cause),
+        ));
+        return;
+    }
+    // An applicant signed out later in the sequence also fails, rather than joining a
+    // conference nobody can chair.
+    if !p.agent(chair).is_some_and(|a| a.signed_in) {
+        out.push(ev(
+            EventType::AgentConfRequestFailed,
+            chair,
+            Content::Cause(causes::AGENT_SIGNED_OUT),
+        ));
+        return;
+    }
+    let content = match step {
+        ApplyStep::Busy | ApplyStep::Alerting => Content::Null,
+        ApplyStep::Offhook => Content::Offhook(OffhookType::Main),
+        ApplyStep::SelfJoin | ApplyStep::Success => Content::Conf(conf.id),
+    };
+    out.push(ev(step.event_type(), chair, content));
+}
+
+fn platform_check(p: &Platform, conf: &Conference) -> Option<u32> {
+    let Some(agent) = p.agent(conf.chair).filter(|a| a.signed_in) else {
+        return Some(causes::AGENT_SIGNED_OUT);
+    };
+    let vdn = &p.config().vdn;
+    let state_ok = match agent.state {
+        AgentState::Idle => true,
+        AgentState::Talking => agent.stable_call,
+        _ => false,
+    };
+    if !state_ok {
+        Some(causes::AGENT_STATE)
+    } else if agent.state == AgentState::Talking && agent.three_party_called {
+        Some(causes::THREE_PARTY_CALLED)
+    } else if conf.params.member_num > vdn.max_concurrent_calls {
+        Some(causes::VDN_CAPACITY)
+    } else if !vdn.allows_caller_no(&conf.params.caller_no) {
+        Some(causes::CALLER_NO_RESTRICTED)
+    } else if p.draws().chance(
+        conf.id,
+        crate::draws::Slot::Fault,
+        p.config().faults.request_failed_rate,
+    ) {
+        Some(causes::INJECTED_FAULT)
+    } else {
+        None
+    }
+}
+
+/// The conference ends: every member leaves (product.md §7.5). Invitations still ringing are
+/// cancelled first and phone members leave next, so the agents still present hear of it; then
+/// the joined agents leave, chair first, each with `AgentOther_PhoneRelease {"phoneState":3}`,
+/// `AgentConf_SelfLeaveResult`, `AgentState_Ready`, and the agents still present hear
+/// `ParticipantChanged` (left, `reason`). The chair's own reason is `chair_reason` (3 ended, 4
+/// signed out); a chair that is signing out gets no `AgentState_Ready`.
+fn end(conf: &Conference, chair_reason: u8, chair_signing_out: bool, out: &mut Vec<Event>) {
+    let mut present = conf.joined_agents();
+    let ended = change_reason::CONFERENCE_ENDED;
+    for m in conf.members.iter().filter(|m| !m.is_joined()) {
+        uninvite(conf, m, ended, phone_state::PLATFORM, &present, out);
+    }
+    for m in conf
+        .members
+        .iter()
+        .filter(|m| m.is_joined() && m.address.agent().is_none())
+    {
+        tell(
+            out,
+            &present,
+            &change(conf.id, m, change_type::LEFT, ended, 0),
+        );
+    }
+    for agent in conf.joined_agents() {
+        let chair = agent == conf.chair;
+        out.push(ev(
+            EventType::AgentOtherPhoneRelease,
+            agent,
+            Content::PhoneState(phone_state::PLATFORM),
+        ));
+        out.push(ev(
+            EventType::AgentConfSelfLeaveResult,
+            agent,
+            Content::Conf(conf.id),
+        ));
+        if !(chair && chair_signing_out) {
+            out.push(ev(EventType::AgentStateReady, agent, Content::Null));
+        }
+        present.retain(|a| *a != agent);
+        if let Some(m) = conf.member_at(&Address::Agent(agent)) {
+            let reason = if chair { chair_reason } else { ended };
+            tell(
+                out,
+                &present,
+                &change(conf.id, m, change_type::LEFT, reason, 0),
+            );
+        }
+    }
+}
+
+/// An invitation that ends without a join: a ringing agent's phone stops (`phoneState` as
+/// given) and it is ready again; the members present hear that the invitee left, with
+/// `result` 1 (the join failed).
+fn uninvite(
+    conf: &Conference,
+    m: &Member,
+    reason: u8,
+    phone: u8,
+    present: &[AgentId],
+    out: &mut Vec<Event>,
+) {
+    if let (Address::Agent(agent), MemberStatus::Ringing { .. }) = (&m.address, &m.status) {
+        out.push(ev(
+            EventType::AgentOtherPhoneRelease,
+            *agent,
+            Content::PhoneState(phone),
+        ));
+        out.push(ev(EventType::AgentStateReady, *agent, Content::Null));
+    }
+    tell(
+        out,
+        present,
+        &change(conf.id, m, change_type::LEFT, reason, 1),
+    );
+}
+
+/// A joined agent leaves a conference that goes on.
+fn leave(
+    conf: &Conference,
+    m: &Member,
+    reason: u8,
+    phone: u8,
+    signing_out: bool,
+    out: &mut Vec<Event>,
+) {
+    let Some(agent) = m.address.agent() else {
+        return;
+    };
+    out.push(ev(
+        EventType::AgentOtherPhoneRelease,
+        agent,
+        Content::PhoneState(phone),
+    ));
+    out.push(ev(
+        EventType::AgentConfSelfLeaveResult,
+        agent,
+        Content::Conf(conf.id),
+    ));
+    if !signing_out {
+        out.push(ev(EventType::AgentStateReady, agent, Content::Null));
+    }
+    let present: Vec<AgentId> = conf
+        .joined_agents()
+        .into_iter()
+        .filter(|a| *a != agent)
+        .collect();
+    tell(
+        out,
+        &present,
+        &change(conf.id, m, change_type::LEFT, reason, 0),
+    );
+}
+
+/// An invitation moves on: an agent's phone rings (or the agent cannot take the call), a
+/// phone number answers, or the ringing times out.
+fn invitation(p: &Platform, id: ConfId, no: u32, out: &mut Vec<Event>) {
+    let Some(conf) = p.conference(id) else { return };
+    let Some(m) = conf.member(no) else { return };
+    let present = conf.joined_agents();
+    let unanswered = change_reason::FORCED_OTHER;
+    match (&m.address, &m.status) {
+        (Address::Agent(agent), MemberStatus::Calling { .. }) => {
+            let reachable = p.agent(*agent).is_some_and(|a| {
+                a.signed_in
+                    && a.state == AgentState::Idle
+                    && a.conf == Some(id)
+                    && a.pending.is_none()
+            });
+            if reachable {
+                out.push(ev(EventType::AgentConfRinging, *agent, Content::Conf(id)));
+            } else {
+                uninvite(conf, m, unanswered, phone_state::PLATFORM, &present, out);
+            }
+        }
+        (Address::Phone(_), MemberStatus::Calling { answers: true, .. }) => {
+            tell(
+                out,
+                &present,
+                &change(id, m, change_type::JOINED, change_reason::NONE, 0),
+            );
+        }
+        (_, MemberStatus::Calling { .. } | MemberStatus::Ringing { .. }) => {
+            uninvite(conf, m, unanswered, phone_state::PLATFORM, &present, out);
+        }
+        (_, MemberStatus::Joined) => {}
+    }
+}
+
+/// A queued notification, decided against the members present now.
+fn notification(conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
+    let id = conf.id;
+    let present = conf.joined_agents();
+    match op {
+        ConfOp::Answer { member } => {
+            let Some(m) = conf.member(member) else { return };
+            let Some(agent) = m.address.agent() else {
+                return;
+            };
+            out.push(ev(
+                EventType::AgentConfSelfJoinResult,
+                agent,
+                Content::Conf(id),
+            ));
+            let others: Vec<AgentId> = present.into_iter().filter(|a| *a != agent).collect();
+            tell(
+                out,
+                &others,
+                &change(id, m, change_type::JOINED, change_reason::NONE, 0),
+            );
+        }
+        ConfOp::Reject { member } => {
+            if let Some(m) = conf.member(member) {
+                uninvite(
+                    conf,
+                    m,
+                    change_reason::HUNG_UP,
+                    phone_state::AGENT,
+                    &present,
+                    out,
+                );
+            }
+        }
+        ConfOp::Leave { member } => {
+            if let Some(m) = conf.member(member) {
+                leave(
+                    conf,
+                    m,
+                    change_reason::VOLUNTARY,
+                    phone_state::AGENT,
+                    false,
+                    out,
+                );
+            }
+        }
+        ConfOp::Remove { members } => {
+            let removed = change_reason::REMOVED_BY_CHAIR;
+            for no in members {
+                let Some(m) = conf.member(no) else { continue };
+                if m.is_joined() && m.address.agent().is_some() {
+                    leave(conf, m, removed, phone_state::PLATFORM, false, out);
+                } else if m.is_joined() {
+                    tell(out, &present, &change(id, m, change_type::LEFT, removed, 0));
+                } else {
+                    uninvite(conf, m, removed, phone_state::PLATFORM, &present, out);
+                }
+            }
+        }
+        ConfOp::Change {
+            member,
+            change_type,
+        } => {
+            if let Some(m) = conf.member(member) {
+                tell(
+                    out,
+                    &present,
+                    &change(id, m, change_type, change_reason::NONE, 0),
+                );
+            }
+        }
+        ConfOp::Chair { to } => {
+            out.push(ev(
+                EventType::AgentConfPresidentChanged,
+                to,
+                Content::Conf(id),
+            ));
+            if let Some(m) = conf.member_at(&Address::Agent(to)) {
+                let others: Vec<AgentId> = present.into_iter().filter(|a| *a != to).collect();
+                tell(
+                    out,
+                    &others,
+                    &change(id, m, change_type::CHAIR_CHANGED, change_reason::NONE, 0),
+                );
+            }
+        }
+    }
+}
+
+/// The events after a sign-in (agentgateway.md §3.3), by the `status` asked for.
+fn signed_in(p: &Platform, id: AgentId, status: u8, takeover: bool, out: &mut Vec<Event>) {
+    out.push(ev(EventType::AgentOtherInService, id, Content::Null));
+    let busy_elsewhere = p
+        .agent(id)
+        .is_some_and(|a| a.conf.is_some() || a.state == AgentState::Talking);
+    if takeover && busy_elsewhere {
+        return;
+    }
+    out.push(ev(EventType::AgentStateReady, id, Content::Null));
+    match status {
+        3 => out.push(ev(
+            EventType::AgentStateSetNotReadySuccess,
+            id,
+            Content::Reason(0),
+        )),
+        5 => out.push(ev(EventType::AgentStateWork, id, Content::Null)),
+        _ => {}
+    }
+}
+
+/// A forced sign-out: the agent's call or conference is released (a chair's conference ends,
+/// members hear `changeReason` 4), then `AgentOther_ShutdownService`.
+fn signed_out(p: &Platform, id: AgentId, out: &mut Vec<Event>) {
+    let Some(agent) = p.agent(id) else { return };
+    let signed_out = change_reason::SIGNED_OUT;
+    if let Some(conf) = agent.conf.and_then(|c| p.conference(c))
+        && !matches!(conf.phase, Phase::Applying { .. } | Phase::Ending)
+        && let Some(m) = conf.member_at(&Address::Agent(id))
+    {
+        if !m.is_joined() {
+            let present = conf.joined_agents();
+            uninvite(conf, m, signed_out, phone_state::PLATFORM, &present, out);
+        } else if conf.chair == id {
+            end(conf, signed_out, true, out);
+        } else {
+            leave(conf, m, signed_out, phone_state::PLATFORM, true, out);
+        }
+    } else if agent.peer.is_some() {
+        out.push(ev(
+            EventType::AgentOtherPhoneRelease,
+            id,
+            Content::PhoneState(phone_state::PLATFORM),
+        ));
+    }
+    out.push(ev(EventType::AgentOtherShutdownService, id, Content::Null));
+}

@@ -1,0 +1,66 @@
+//! `logout` and `forceLogout` (S4, S5: `DELETE /onlineagent/{agentid}/logout`, `…/forcelogout`).
+//!
+//! `logout` refuses an agent that is talking or in a conference (`100-010`, state error at
+//! sign-out) and sends no event. `forceLogout` signs the agent out at once; one latency draw
+//! later its call or conference is released (a chair's conference ends; members hear
+//! `changeReason` 4) and it gets `AgentOther_ShutdownService`.
+
+use crate::ids::AgentId;
+use crate::input::{Input, Rejection, retcode};
+use crate::state::{AgentPending, AgentPendingKind, AgentState, Platform};
+use crate::time::SimTime;
+use serde_json::{Value, json};
+
+pub(crate) fn decide_logout(p: &Platform, input: &Input) -> Result<Value, Rejection> {
+    let (id, agent) = p.caller(input)?;
+    if agent.pending.is_some() {
+        return Err(Rejection::new(
+            retcode::REPEATED,
+            format!("agent {id}'s sign-in is still in progress"),
+        ));
+    }
+    if agent.conf.is_some() || agent.state == AgentState::Talking {
+        return Err(Rejection::new(
+            retcode::SIGN_OUT_STATE,
+            format!("agent {id} is talking or in a conference: sign out with forceLogout"),
+        ));
+    }
+    Ok(json!({}))
+}
+
+pub(crate) fn apply_logout(p: &mut Platform, id: AgentId) {
+    if let Some(agent) = p.agent_mut(id) {
+        agent.signed_in = false;
+        agent.state = AgentState::Idle;
+    }
+}
+
+pub(crate) fn decide_force_logout(p: &Platform, input: &Input) -> Result<Value, Rejection> {
+    let (id, agent) = p.caller(input)?;
+    if matches!(
+        agent.pending,
+        Some(AgentPending {
+            kind: AgentPendingKind::SignedOut,
+            ..
+        })
+    ) {
+        return Err(Rejection::new(
+            retcode::REPEATED,
+            format!("agent {id} is already signing out"),
+        ));
+    }
+    Ok(json!({}))
+}
+
+pub(crate) fn apply_force_logout(p: &mut Platform, at: SimTime, id: AgentId) {
+    let (delay, nonce) = p.draw_agent_latency(id);
+    if let Some(agent) = p.agent_mut(id) {
+        agent.signed_in = false;
+        // A sign-in whose events had not come yet is superseded: they never will.
+        agent.pending = Some(AgentPending {
+            due: at.saturating_add(delay),
+            kind: AgentPendingKind::SignedOut,
+            nonce,
+        });
+    }
+}

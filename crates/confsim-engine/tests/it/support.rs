@@ -1,0 +1,332 @@
+//! The harness every module uses: a platform built from a roster, an engine journaling into a
+//! shared buffer (so a test can read the journal back mid-run), inputs at offsets from the start,
+//! and the records the engine produced, shaped for exact comparisons.
+
+#![allow(dead_code)] // Not every module uses every helper.
+
+use confsim_core::config::{FaultConfig, LatencyConfig};
+use confsim_core::{
+    AgentGroup, AgentId, AgentSet, AgentState, ConfId, Input, Op, Platform, PlatformConfig, Record,
+    Response, SimDuration, SimTime, Timer,
+};
+use confsim_engine::{Engine, Observer, Step};
+use confsim_journal::{Header, JournalReader, Stamped};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+/// One simulated minute, in milliseconds.
+pub const MIN: i64 = 60_000;
+
+/// The start of every run.
+pub fn start() -> SimTime {
+    SimTime::parse_rfc3339("2026-01-05T09:00:00Z").expect("a valid start")
+}
+
+/// The instant `ms` milliseconds after the start.
+pub fn t(ms: i64) -> SimTime {
+    start().saturating_add(SimDuration::from_millis(
+        u64::try_from(ms).expect("offsets are not negative"),
+    ))
+}
+
+/// Milliseconds from the start to `at`.
+pub fn offset(at: SimTime) -> i64 {
+    at.as_unix_ms() - start().as_unix_ms()
+}
+
+// ---------------------------------------------------------------- configuration
+
+/// A platform whose every asynchronous event happens at the instant of its cause.
+pub fn zero_latency() -> PlatformConfig {
+    latency(0, 0)
+}
+
+/// A platform with latency drawn from `[min_ms, max_ms]`.
+pub fn latency(min_ms: u64, max_ms: u64) -> PlatformConfig {
+    PlatformConfig {
+        latency: LatencyConfig { min_ms, max_ms },
+        faults: FaultConfig::default(),
+        ..Default::default()
+    }
+}
+
+/// Signed-in agents in `state`.
+pub fn agents(ids: &[u32], state: AgentState) -> AgentGroup {
+    AgentGroup {
+        state,
+        ..AgentGroup::new(AgentSet::List(ids.to_vec()))
+    }
+}
+
+/// Signed-in idle agents.
+pub fn idle(ids: &[u32]) -> AgentGroup {
+    agents(ids, AgentState::Idle)
+}
+
+// ---------------------------------------------------------------- journal buffer
+
+/// A journal destination the test keeps a handle on while the engine writes to it.
+#[derive(Clone, Debug, Default)]
+pub struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every record the engine handed to its observer.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub records: Vec<(u64, SimTime, Record)>,
+}
+
+impl Observer for Log {
+    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
+        self.records.push((seq, at, record.clone()));
+    }
+}
+
+/// An event as a test compares it: offset from the start in ms, event type, workNo, content.
+pub type Ev = (i64, &'static str, u32, Value);
+
+/// Shorthand for an expected event.
+pub fn ev(at_ms: i64, ty: &'static str, agent: u32, content: Value) -> Ev {
+    (at_ms, ty, agent, content)
+}
+
+// ---------------------------------------------------------------- the simulation
+
+/// An engine at a simulated time, with its journal and everything it produced.
+#[derive(Debug)]
+pub struct Sim {
+    pub engine: Engine<Shared>,
+    pub header: Header,
+    pub log: Log,
+    journal: Shared,
+}
+
+impl Sim {
+    pub fn new(platform: PlatformConfig, roster: Vec<AgentGroup>) -> Self {
+        Sim::with_seed(7, platform, roster)
+    }
+
+    pub fn with_seed(seed: u64, platform: PlatformConfig, roster: Vec<AgentGroup>) -> Self {
+        let header = Header::new("it", seed, start(), platform, roster);
+        let journal = Shared::default();
+        let engine = Engine::new(&header, journal.clone()).expect("the engine starts");
+        Sim {
+            engine,
+            header,
+            log: Log::default(),
+            journal,
+        }
+    }
+
+    /// Fires everything due up to `ms` after the start and moves the engine's time there.
+    pub fn advance_to(&mut self, ms: i64) {
+        let driver = self
+            .engine
+            .advance_to(t(ms), &mut self.log)
+            .expect("time moves forward");
+        assert!(driver.is_empty(), "no driver items were scheduled");
+    }
+
+    /// Runs the single earliest item due at or before `ms` after the start; whether one ran.
+    pub fn step_once(&mut self, ms: i64) -> bool {
+        match self
+            .engine
+            .step(t(ms), &mut self.log)
+            .expect("the step runs")
+        {
+            Step::Idle => false,
+            Step::Fired => true,
+            Step::Driver(token) => panic!("no driver items were scheduled, got {token}"),
+        }
+    }
+
+    /// Fires everything due at the current instant (zero-latency events of a just-submitted
+    /// input) without moving time.
+    pub fn settle(&mut self) {
+        let now = offset(self.engine.now());
+        self.advance_to(now);
+    }
+
+    /// Fires everything still pending, however far in the future.
+    pub fn drain(&mut self) {
+        while let Some(due) = self.engine.next_deadline() {
+            self.advance_to(offset(due));
+        }
+    }
+
+    /// Submits `op` by path agent `agent` at the engine's current time.
+    pub fn submit(&mut self, op: Op, agent: &str, body: Value) -> Response {
+        self.engine
+            .submit(Input::new(op, agent, body), &mut self.log)
+            .expect("the journal accepts the input")
+    }
+
+    /// Advances to `ms` (firing what is due on the way), then submits.
+    pub fn submit_at(&mut self, ms: i64, op: Op, agent: &str, body: Value) -> Response {
+        self.advance_to(ms);
+        self.submit(op, agent, body)
+    }
+
+    pub fn request(&mut self, agent: u32, body: Value) -> Response {
+        self.submit(Op::RequestAgentConf, &agent.to_string(), body)
+    }
+
+    pub fn release(&mut self, agent: u32) -> Response {
+        self.submit(Op::ReleaseAgentConf, &agent.to_string(), Value::Null)
+    }
+
+    pub fn prolong(&mut self, agent: u32, body: Value) -> Response {
+        self.submit(Op::ProlongTime, &agent.to_string(), body)
+    }
+
+    pub fn platform(&self) -> &Platform {
+        self.engine.platform()
+    }
+
+    /// The conference agent `id` applies for or is in.
+    pub fn conf_of(&self, id: u32) -> Option<ConfId> {
+        self.platform().agent(AgentId(id)).and_then(|a| a.conf)
+    }
+
+    /// Every event journaled so far, in journal order.
+    pub fn events(&self) -> Vec<Ev> {
+        self.log
+            .records
+            .iter()
+            .filter_map(|(_, at, record)| match record {
+                Record::Event(e) => Some((
+                    offset(*at),
+                    e.ty.name(),
+                    e.agent.0,
+                    serde_json::to_value(&e.content).expect("content serializes"),
+                )),
+                Record::Input(_) => None,
+            })
+            .collect()
+    }
+
+    /// Events for one agent.
+    pub fn events_of(&self, agent: u32) -> Vec<Ev> {
+        self.events().into_iter().filter(|e| e.2 == agent).collect()
+    }
+
+    /// Takes the events journaled so far out of the log (so the next check sees only new ones).
+    pub fn take_events(&mut self) -> Vec<Ev> {
+        let events = self.events();
+        self.log.records.clear();
+        events
+    }
+
+    /// The journal's bytes so far.
+    pub fn journal_bytes(&mut self) -> Vec<u8> {
+        self.engine.flush().expect("the journal flushes");
+        self.journal.0.borrow().clone()
+    }
+
+    /// The journal read back from its bytes.
+    pub fn read_back(&mut self) -> (Header, Vec<Stamped>) {
+        read_journal(&self.journal_bytes())
+    }
+
+    /// Rebuild equals live: folding the journal read back gives the engine's platform and its
+    /// pending timers.
+    pub fn assert_rebuilds(&mut self) {
+        let (header, records) = self.read_back();
+        assert_eq!(header, self.header, "the header reads back as written");
+        let rebuilt = fold(&header, &records);
+        assert_eq!(
+            &rebuilt.platform,
+            self.platform(),
+            "rebuilt state equals live state"
+        );
+        assert_eq!(
+            rebuilt.pending,
+            self.engine.pending_timers(),
+            "rebuilt timer queue equals the engine's, in firing order"
+        );
+        assert_eq!(
+            sorted(rebuilt.platform.pending_timers()),
+            sorted(self.engine.pending_timers()),
+            "the timers the state implies are the ones queued"
+        );
+    }
+}
+
+/// Timers in a canonical order. The engine lists timers due at the same instant in scheduling
+/// order, the platform by timer; both are the same set.
+pub fn sorted(mut timers: Vec<(SimTime, Timer)>) -> Vec<(SimTime, Timer)> {
+    timers.sort();
+    timers
+}
+
+/// Reads journal bytes back, failing the test on any error or torn tail.
+pub fn read_journal(bytes: &[u8]) -> (Header, Vec<Stamped>) {
+    let mut reader = JournalReader::new(bytes).expect("the header reads back");
+    let records = reader
+        .by_ref()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("every record reads back");
+    assert!(
+        reader.torn_tail().is_none(),
+        "a flushed journal is not torn"
+    );
+    (reader.header().clone(), records)
+}
+
+/// The `retcode` of a response, with its message when it is not the expected one.
+#[track_caller]
+pub fn assert_retcode(response: &Response, retcode: &str) {
+    assert_eq!(
+        response.retcode, retcode,
+        "unexpected retcode; message: {:?}",
+        response.message
+    );
+}
+
+/// A success exactly as the vendor answers it: `{"retcode":"0","message":"success","result":r}`.
+#[track_caller]
+pub fn assert_success(response: &Response, result: Value) {
+    assert_eq!(
+        *response,
+        Response {
+            retcode: "0".to_owned(),
+            message: "success".to_owned(),
+            result
+        }
+    );
+}
+
+/// A rejection with `retcode`, an empty `result`, and a message that names `what`.
+#[track_caller]
+pub fn assert_rejected(response: &Response, retcode: &str, what: &str) {
+    assert_retcode(response, retcode);
+    assert_eq!(
+        response.result,
+        serde_json::json!({}),
+        "a rejection's result"
+    );
+    assert!(
+        response.message.contains(what),
+        "message {:?} should name {what:?}",
+        response.message
+    );
+}
+
+/// Rebuilds the state a journal's records give, failing the test if the journal does not
+/// rebuild.
+pub fn fold(header: &Header, records: &[Stamped]) -> confsim_engine::Rebuilt {
+    confsim_engine::rebuild(header, records)
+        .unwrap_or_else(|e| panic!("the journal does not rebuild: {e}"))
+}
