@@ -61,21 +61,6 @@ impl Op {
     }
 }
 
-impl Op {
-    /// Whether this build of the platform model implements the operation (all of them now; a
-    /// future operation can be named before it is built, and scenarios using it are refused).
-    pub const fn is_implemented(self) -> bool {
-        matches!(
-            self,
-            Op::RequestAgentConf | Op::ReleaseAgentConf | Op::ProlongTime
-        )
-    }
-
-    pub fn implemented() -> impl Iterator<Item = Op> {
-        Op::ALL.iter().copied().filter(|op| op.is_implemented())
-    }
-}
-
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

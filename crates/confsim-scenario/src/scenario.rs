@@ -220,19 +220,6 @@ fn check(s: &Scenario) -> std::result::Result<(), (String, String)> {
             }
         }
     }
-    for (i, step) in s.steps.iter().enumerate() {
-        if !step.op.is_implemented() {
-            let implemented: Vec<&str> = Op::implemented().map(Op::name).collect();
-            return Err((
-                format!("steps[{i}].op"),
-                format!(
-                    "operation {} is not implemented by this version of confsim yet (implemented: {})",
-                    step.op,
-                    implemented.join(", ")
-                ),
-            ));
-        }
-    }
     if !s.load.is_empty() {
         return Err((
             "load".into(),
