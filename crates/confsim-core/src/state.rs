@@ -434,8 +434,10 @@ pub const CONF_ID_STRIDE: u64 = 256;
 /// What one `apply` or `fire` touched, with each entity's timers before the change.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Touched {
-    confs: Vec<(ConfId, Vec<(SimTime, Timer)>)>,
-    agents: Vec<(AgentId, Option<(SimTime, Timer)>)>,
+    /// A conference's timers before the change, and whether it was active.
+    confs: Vec<(ConfId, Vec<(SimTime, Timer)>, bool)>,
+    /// An agent's timer before the change, and whether it was signed in and talking.
+    agents: Vec<(AgentId, Option<(SimTime, Timer)>, bool, bool)>,
 }
 
 /// The whole platform: configuration, randomness, agents and conferences.
@@ -449,6 +451,11 @@ pub struct Platform {
     agents: FxHashMap<AgentId, Agent>,
     confs: FxHashMap<ConfId, Conference>,
     confs_created: u64,
+    /// Counts kept up to date by `finish` from what each change touched, so reports can sample
+    /// them at any time without scanning every agent and conference.
+    active_confs: usize,
+    signed_in: usize,
+    talking: usize,
     touched: Touched,
     scratch: Vec<(SimTime, Timer)>,
 }
@@ -462,6 +469,8 @@ impl PartialEq for Platform {
             && self.agents == other.agents
             && self.confs == other.confs
             && self.confs_created == other.confs_created
+            && (self.active_confs, self.signed_in, self.talking)
+                == (other.active_confs, other.signed_in, other.talking)
     }
 }
 
@@ -483,12 +492,20 @@ impl Platform {
                 agents.insert(id, agent);
             }
         }
+        let signed_in = agents.values().filter(|a| a.signed_in).count();
+        let talking = agents
+            .values()
+            .filter(|a| a.state == AgentState::Talking)
+            .count();
         Platform {
             config,
             draws: Draws::new(seed),
             agents,
             confs: FxHashMap::default(),
             confs_created: 0,
+            active_confs: 0,
+            signed_in,
+            talking,
             touched: Touched::default(),
             scratch: Vec::new(),
         }
@@ -524,12 +541,18 @@ impl Platform {
         all
     }
 
+    /// Conferences started and not yet released or ended.
     pub fn active_conferences(&self) -> usize {
-        self.confs.values().filter(|c| c.is_active()).count()
+        self.active_confs
     }
 
     pub fn signed_in_agents(&self) -> usize {
-        self.agents.values().filter(|a| a.signed_in).count()
+        self.signed_in
+    }
+
+    /// Agents talking: in a call or a conference leg.
+    pub fn talking_agents(&self) -> usize {
+        self.talking
     }
 
     /// Whether an agent is free for a new conference: signed in, idle, in none.
@@ -557,22 +580,28 @@ impl Platform {
     // ----- mutation, with timer bookkeeping -----
 
     fn touch_conf(&mut self, id: ConfId) {
-        if self.touched.confs.iter().any(|(c, _)| *c == id) {
+        if self.touched.confs.iter().any(|(c, _, _)| *c == id) {
             return;
         }
         let mut before = Vec::new();
-        if let Some(conf) = self.confs.get(&id) {
+        let conf = self.confs.get(&id);
+        if let Some(conf) = conf {
             conf.timers(&mut before);
         }
-        self.touched.confs.push((id, before));
+        self.touched
+            .confs
+            .push((id, before, conf.is_some_and(Conference::is_active)));
     }
 
     fn touch_agent(&mut self, id: AgentId) {
-        if self.touched.agents.iter().any(|(a, _)| *a == id) {
+        if self.touched.agents.iter().any(|(a, ..)| *a == id) {
             return;
         }
-        let before = self.agents.get(&id).and_then(|a| a.timer(id));
-        self.touched.agents.push((id, before));
+        let agent = self.agents.get(&id);
+        let before = agent.and_then(|a| a.timer(id));
+        let signed_in = agent.is_some_and(|a| a.signed_in);
+        let talking = agent.is_some_and(|a| a.state == AgentState::Talking);
+        self.touched.agents.push((id, before, signed_in, talking));
     }
 
     /// A conference to change; its timers are compared when the change is finished.
@@ -687,16 +716,38 @@ impl Platform {
 
     fn finish(&mut self, ops: &mut Vec<TimerOp>) {
         let touched = std::mem::take(&mut self.touched);
-        for (id, before) in &touched.confs {
+        let count = |n: &mut usize, before: bool, after: bool| match (before, after) {
+            (false, true) => *n += 1,
+            (true, false) => *n -= 1,
+            _ => {}
+        };
+        for (id, before, was_active) in &touched.confs {
             self.scratch.clear();
-            if let Some(conf) = self.confs.get(id) {
+            let conf = self.confs.get(id);
+            if let Some(conf) = conf {
                 conf.timers(&mut self.scratch);
             }
             diff_timers(before, &self.scratch, ops);
+            count(
+                &mut self.active_confs,
+                *was_active,
+                conf.is_some_and(Conference::is_active),
+            );
         }
-        for (id, before) in &touched.agents {
-            let after = self.agents.get(id).and_then(|a| a.timer(*id));
+        for (id, before, was_signed_in, was_talking) in &touched.agents {
+            let agent = self.agents.get(id);
+            let after = agent.and_then(|a| a.timer(*id));
             diff_timers(before.as_slice(), after.as_slice(), ops);
+            count(
+                &mut self.signed_in,
+                *was_signed_in,
+                agent.is_some_and(|a| a.signed_in),
+            );
+            count(
+                &mut self.talking,
+                *was_talking,
+                agent.is_some_and(|a| a.state == AgentState::Talking),
+            );
         }
         // Reuse the allocations next time.
         let mut touched = touched;
