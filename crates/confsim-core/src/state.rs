@@ -434,11 +434,16 @@ pub const CONF_ID_STRIDE: u64 = 256;
 /// What one `apply` or `fire` touched, with each entity's timers before the change.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Touched {
-    /// A conference's timers before the change, and whether it was active.
-    confs: Vec<(ConfId, Vec<(SimTime, Timer)>, bool)>,
-    /// An agent's timer before the change, and whether it was signed in and talking.
-    agents: Vec<(AgentId, Option<(SimTime, Timer)>, bool, bool)>,
+    confs: Vec<TouchedConf>,
+    agents: Vec<TouchedAgent>,
 }
+
+/// A timer with its due time.
+type Due = (SimTime, Timer);
+/// A conference's timers before the change, and whether it was active.
+type TouchedConf = (ConfId, Vec<Due>, bool);
+/// An agent's timer before the change, and whether it was signed in and talking.
+type TouchedAgent = (AgentId, Option<Due>, bool, bool);
 
 /// The whole platform: configuration, randomness, agents and conferences.
 #[derive(Clone, Debug)]
