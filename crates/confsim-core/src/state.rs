@@ -412,6 +412,27 @@ impl Conference {
         out
     }
 
+    /// A member is gone (left, removed, never answered): it and the notifications still owed
+    /// about it go. A notification about someone no longer there would tell the members
+    /// nothing true, and a firing that emits nothing could not be seen in the journal.
+    pub(crate) fn forget_member(&mut self, address: &Address) {
+        let Some(index) = self.members.iter().position(|m| &m.address == address) else {
+            return;
+        };
+        let no = self.members.remove(index).no;
+        self.pending.retain_mut(|p| match &mut p.op {
+            ConfOp::Answer { member }
+            | ConfOp::Reject { member }
+            | ConfOp::Leave { member }
+            | ConfOp::Change { member, .. } => *member != no,
+            ConfOp::Remove { members } => {
+                members.retain(|m| *m != no);
+                !members.is_empty()
+            }
+            ConfOp::Chair { .. } => true,
+        });
+    }
+
     /// Members counted against the capacity: joined, calling and ringing.
     pub fn occupancy(&self) -> u32 {
         self.members.len() as u32
@@ -1044,7 +1065,7 @@ impl Platform {
             }
             change_type::LEFT => {
                 if let Some(conf) = self.conf_mut(conf_id) {
-                    conf.members.retain(|m| m.address != address);
+                    conf.forget_member(&address);
                 }
                 if let Address::Agent(agent) = address
                     && let Some(a) = self.agent_mut(agent)
@@ -1073,7 +1094,7 @@ impl Platform {
         let Some(conf) = self.conf_mut(conf_id) else {
             return;
         };
-        conf.members.retain(|m| m.address != Address::Agent(agent));
+        conf.forget_member(&Address::Agent(agent));
         if conf.chair == agent {
             conf.phase = Phase::Ending;
         }

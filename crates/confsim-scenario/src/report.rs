@@ -1,7 +1,9 @@
 //! The run report (product.md §5) and its human rendering.
 
 use crate::expect::Verdict;
-use crate::stats::Percentiles;
+use crate::load::LoadFigures;
+use crate::stats::{Bucket, Percentiles};
+use crate::timeline::Point;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,7 +40,11 @@ pub struct Report {
     pub records_per_sec: f64,
     pub counts: BTreeMap<String, u64>,
     pub retcodes: BTreeMap<String, u64>,
+    /// Load arrivals that found no eligible agent (every generator together).
     pub dropped_arrivals: u64,
+    /// Each load generator's figures, in `load[]` order (absent without generators).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<LoadFigures>,
     pub latency_ms: Latency,
     /// Whether the run fell behind real time on the wall clock (some item ran over 100 ms late).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,9 +53,22 @@ pub struct Report {
     pub expectations: Vec<Verdict>,
     /// Every expectation held.
     pub ok: bool,
+    /// For the HTML page, not the JSON report: active conferences and busy agents sampled
+    /// every `timeline_interval_ms` of simulated time (at most `timeline::MAX_POINTS`).
+    #[serde(skip)]
+    pub timeline: Vec<Point>,
+    #[serde(skip)]
+    pub timeline_interval_ms: u64,
+    /// For the HTML page: the request-to-success latencies in equal-width bars.
+    #[serde(skip)]
+    pub latency_buckets: Vec<Bucket>,
 }
 
-fn thousands(n: u64) -> String {
+/// A wall-clock item that runs this late (real time) means the run could not keep up.
+pub const BEHIND_MS: u64 = 100;
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -61,7 +80,8 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn rate(per_sec: f64) -> String {
+/// A rate as `1.2 k/s`.
+pub fn rate(per_sec: f64) -> String {
     if per_sec >= 1e6 {
         format!("{:.2} M/s", per_sec / 1e6)
     } else if per_sec >= 1e3 {
@@ -89,6 +109,14 @@ impl Report {
             "simulated {sim} in {:.3} s of real time",
             self.wall_time_ms / 1000.0
         );
+        if self.fell_behind == Some(true) {
+            let late = self.latency_ms.timer_lateness.as_ref().map_or(0, |t| t.max);
+            let _ = writeln!(
+                s,
+                "FELL BEHIND real time: items ran up to {late} ms late (more than {BEHIND_MS} ms); the machine could not keep up with --speed {}",
+                self.speed.unwrap_or(1.0)
+            );
+        }
         let _ = writeln!(
             s,
             "journal   {} records ({} inputs, {} events), {} bytes, {}",
@@ -139,15 +167,61 @@ impl Report {
                 "  p50 {:>8}  p90 {:>8}  p99 {:>8}  max {:>8}",
                 t.p50, t.p90, t.p99, t.max
             );
-            if self.fell_behind == Some(true) {
+            let _ = writeln!(
+                s,
+                "  {}",
+                if self.fell_behind == Some(true) {
+                    "fell behind real time (see above)"
+                } else {
+                    "kept up with real time"
+                }
+            );
+        }
+        if !self.load.is_empty() {
+            let labels: Vec<String> = self
+                .load
+                .iter()
+                .map(|g| format!("{} ({} {})", g.name, g.arrival, g.op))
+                .collect();
+            // The label column is as wide as the longest label, so the figures stay aligned.
+            let w = labels
+                .iter()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(34);
+            let _ = writeln!(
+                s,
+                "\nload{:<pad$} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "",
+                "arrivals",
+                "dropped",
+                "submitted",
+                "accepted",
+                "released",
+                pad = w - 2
+            );
+            for (g, label) in self.load.iter().zip(&labels) {
                 let _ = writeln!(
                     s,
-                    "  the run fell behind real time: some items ran more than 100 ms late"
+                    "  {label:<w$} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                    thousands(g.arrivals),
+                    thousands(g.dropped),
+                    thousands(g.submitted),
+                    thousands(g.accepted),
+                    thousands(g.releases)
                 );
             }
-        }
-        if self.dropped_arrivals > 0 {
-            let _ = writeln!(s, "\ndropped arrivals {}", thousands(self.dropped_arrivals));
+            let _ = writeln!(
+                s,
+                "  dropped arrivals {} (no eligible agent free at the arrival)",
+                thousands(self.dropped_arrivals)
+            );
+            let _ = writeln!(
+                s,
+                "  active conferences at the end {}",
+                thousands(self.active_conferences_at_end)
+            );
         }
         if !self.expectations.is_empty() {
             let held = self.expectations.iter().filter(|v| v.ok).count();

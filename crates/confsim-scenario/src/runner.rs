@@ -1,15 +1,25 @@
-//! Runs a scenario: builds the engine from the scenario's platform and roster, schedules the
-//! scripted steps as driver items, advances time through the chosen clock, and reports.
+//! Runs a scenario: builds the engine from the scenario's platform and roster, merges three
+//! sources of work in (time, kind, sequence) order (the scripted steps, the load generators'
+//! wake-ups, the platform's timers), advances time through the chosen clock, and reports.
+//!
+//! Determinism does not depend on the clock: the clock only decides how long the runner waits
+//! before each item, never which item comes next or what it does. That is why a wall-clock run
+//! and a virtual run of the same scenario and seed journal the same bytes.
 
 use crate::error::Result;
 use crate::expect::{self, Verdict};
-use crate::report::{Latency, Report};
+use crate::load::{LoadDriver, Touch, TouchSink};
+use crate::report::{BEHIND_MS, Latency, Report};
 use crate::scenario::Scenario;
-use crate::stats::{Percentiles, Stats, ms_histogram};
-use confsim_core::SimTime;
-use confsim_engine::{Clock, Engine, Stopwatch, VirtualClock, WallClock};
+use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
+use crate::timeline::Timeline;
+use confsim_core::record::Record;
+use confsim_core::{AgentId, Content, EventType, Op, SimTime};
+use confsim_engine::{Clock, Engine, Observer, Stopwatch, VirtualClock, WallClock};
 use confsim_journal::Header;
+use serde_json::Value;
 use std::io::Write;
+use std::time::Duration;
 
 /// How simulated time passes.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -38,11 +48,16 @@ pub struct Progress {
     /// The simulated span the run will cover, when the scenario sets `until`.
     pub until_ms: Option<u64>,
     pub records: u64,
+    pub events: u64,
     pub wall_secs: f64,
 }
 
-/// How often (in engine steps) the runner reports progress.
-const PROGRESS_EVERY: u64 = 1 << 14;
+/// How often (real time) the runner reports progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// On the virtual clock, how many items between looks at the stopwatch.
+const PROGRESS_CHECK_ITEMS: u64 = 1 << 10;
+/// Bars in the HTML page's latency histogram.
+const LATENCY_BARS: u64 = 40;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -53,9 +68,6 @@ impl Default for RunOptions {
         }
     }
 }
-
-/// A wall-clock item that runs this late (real time) means the run could not keep up.
-const BEHIND_MS: u64 = 100;
 
 /// The journal header a scenario run writes.
 pub fn header(scenario: &Scenario, seed: u64) -> Header {
@@ -68,12 +80,101 @@ pub fn header(scenario: &Scenario, seed: u64) -> Header {
     )
 }
 
+/// What the runner watches as records are journaled: the statistics, and (with load
+/// generators) the touches the generators absorb.
+#[derive(Debug)]
+struct RunObserver {
+    stats: Stats,
+    touches: Vec<Touch>,
+    collect_touches: bool,
+}
+
+impl Observer for RunObserver {
+    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
+        self.stats.on_record(seq, at, record);
+        if !self.collect_touches {
+            return;
+        }
+        let (agent, success) = match record {
+            Record::Event(event) => {
+                let success = match (event.ty, &event.content) {
+                    (EventType::AgentConfRequestSuccess, Content::Conf(id)) => Some(*id),
+                    _ => None,
+                };
+                (Some(event.agent), success)
+            }
+            // The path id as sent; one that is not a number names no agent and changes nothing.
+            Record::Input(input) => {
+                // A chair's invitation, removal or transfer changes other agents at once (an
+                // invitee counts as in the conference from the invitation): touch them too.
+                for agent in named_agents(input.op, &input.body) {
+                    self.touches.push(Touch {
+                        agent,
+                        success: None,
+                    });
+                }
+                (input.agent.parse().ok().map(AgentId), None)
+            }
+        };
+        if let Some(agent) = agent {
+            self.touches.push(Touch { agent, success });
+        }
+    }
+}
+
+/// The agents an input's body names, for the operations that change those agents' state:
+/// `addresses[]` of type `"9"` (an agent id) of `batchAddParticipant` and
+/// `batchRemoveParticipant`, and `destAgentNo` of `applyToShiftPresident`. Whatever does not
+/// read as an agent id is skipped: the platform has answered it already.
+fn named_agents(op: Op, body: &Value) -> Vec<AgentId> {
+    let id = |v: &Value| match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    match op {
+        Op::BatchAddParticipant | Op::BatchRemoveParticipant => body
+            .get("addresses")
+            .and_then(Value::as_array)
+            .map(|addresses| {
+                addresses
+                    .iter()
+                    .filter(|a| a.get("addressType").and_then(Value::as_str) == Some("9"))
+                    .filter_map(|a| a.get("address").and_then(id).map(AgentId))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Op::ApplyToShiftPresident => body
+            .get("destAgentNo")
+            .and_then(id)
+            .map(AgentId)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl TouchSink for RunObserver {
+    fn touches(&mut self) -> &mut Vec<Touch> {
+        &mut self.touches
+    }
+}
+
+/// The kinds of work, in the order they run at the same instant: a scripted step, then a load
+/// generator's wake-up, then a platform timer (driver work before timers).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Next {
+    Step,
+    Wake,
+    Timer,
+}
+
 /// Runs `scenario`, journaling to `out`; returns the report and the writer.
 pub fn run<W: Write>(scenario: &Scenario, options: &RunOptions, out: W) -> Result<(Report, W)> {
     run_with_progress(scenario, options, out, &mut |_| {})
 }
 
-/// As `run`, calling `progress` every few thousand steps.
+/// As `run`, calling `progress` about ten times a second of real time.
 pub fn run_with_progress<W: Write>(
     scenario: &Scenario,
     options: &RunOptions,
@@ -83,13 +184,16 @@ pub fn run_with_progress<W: Write>(
     let seed = options.seed.unwrap_or(scenario.seed);
     let stopwatch = Stopwatch::start();
     let mut engine = Engine::new(&header(scenario, seed), out)?;
-    let mut stats = Stats::new(scenario.expect.iter().filter_map(|e| e.agent()));
+    let mut load = LoadDriver::new(scenario, seed, engine.platform());
+    let mut observer = RunObserver {
+        stats: Stats::new(scenario.expect.iter().filter_map(|e| e.agent())),
+        touches: Vec::new(),
+        collect_touches: !load.is_empty(),
+    };
 
     // Steps run in order of `at`, and steps with the same `at` in file order (a stable sort).
     // The runner walks them with a cursor rather than queueing them all in the engine: the
-    // engine's queue then holds only platform timers, which keeps it small and fast. At the
-    // same instant a step runs before the platform timers due then, as it would if all steps
-    // had been scheduled first.
+    // engine's queue then holds only platform timers, which keeps it small and fast.
     let mut order: Vec<usize> = (0..scenario.steps.len()).collect();
     order.sort_by_key(|i| scenario.steps[*i].at);
     let step_due = |k: usize| {
@@ -99,49 +203,76 @@ pub fn run_with_progress<W: Write>(
     };
     let mut cursor = 0usize;
     let until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
+    let mut timeline = Timeline::new(scenario.start, scenario.until.map(|u| u.0));
 
     let mut wall = match options.clock {
         ClockChoice::Virtual => None,
         ClockChoice::Wall { speed } => Some(WallClock::start(scenario.start, speed)),
     };
     let mut virtual_clock = VirtualClock;
+    let on_wall = wall.is_some();
     let clock: &mut dyn Clock = match wall.as_mut() {
         Some(w) => w,
         None => &mut virtual_clock,
     };
     let clock_mode = clock.mode();
     let mut lateness = ms_histogram();
-    let mut steps: u64 = 0;
+    let mut items: u64 = 0;
+    let mut next_progress = PROGRESS_EVERY;
 
     loop {
-        let next_step = step_due(cursor);
-        let next_timer = engine.next_deadline();
-        let (deadline, is_step) = match (next_step, next_timer) {
-            (None, None) => break,
-            (Some(s), Some(t)) if s <= t => (s, true),
-            (Some(s), None) => (s, true),
-            (_, Some(t)) => (t, false),
+        let candidates = [
+            (step_due(cursor), Next::Step),
+            (load.next_due(), Next::Wake),
+            (engine.next_deadline(), Next::Timer),
+        ];
+        let Some((deadline, next)) = candidates
+            .into_iter()
+            .filter_map(|(due, kind)| due.map(|d| (d, kind)))
+            .min()
+        else {
+            break;
         };
         if until.is_some_and(|u| deadline > u) {
             break;
         }
+        if timeline.due(deadline) {
+            let p = engine.platform();
+            timeline.sample_before(
+                deadline,
+                p.active_conferences() as u64,
+                p.talking_agents() as u64,
+            );
+        }
         if let Some(late) = clock.wait_until(deadline) {
             lateness.saturating_record(late.as_millis() as u64);
         }
-        if is_step {
-            engine.set_time(deadline)?;
-            engine.submit(scenario.steps[order[cursor]].input(), &mut stats)?;
-            cursor += 1;
-        } else {
-            engine.step(deadline, &mut stats)?;
+        match next {
+            Next::Step => {
+                engine.set_time(deadline)?;
+                engine.submit(scenario.steps[order[cursor]].input(), &mut observer)?;
+                cursor += 1;
+            }
+            Next::Wake => {
+                engine.set_time(deadline)?;
+                load.run_next(&mut engine, &mut observer)?;
+            }
+            Next::Timer => {
+                engine.step(deadline, &mut observer)?;
+            }
         }
-        steps += 1;
-        if steps % PROGRESS_EVERY == 0 {
+        if !observer.touches.is_empty() {
+            load.absorb(engine.platform(), engine.now(), &mut observer.touches);
+        }
+        items += 1;
+        if (on_wall || items % PROGRESS_CHECK_ITEMS == 0) && stopwatch.elapsed() >= next_progress {
+            next_progress = stopwatch.elapsed() + PROGRESS_EVERY;
             let (inputs, events) = engine.counts();
             progress(Progress {
                 sim_ms: engine.now().since(scenario.start).as_millis(),
                 until_ms: scenario.until.map(|u| u.0.as_millis()),
                 records: inputs + events,
+                events,
                 wall_secs: stopwatch.elapsed().as_secs_f64(),
             });
         }
@@ -151,9 +282,18 @@ pub fn run_with_progress<W: Write>(
     }
     let end: SimTime = engine.now();
     let active_at_end = engine.platform().active_conferences() as u64;
+    timeline.finish(
+        end,
+        active_at_end,
+        engine.platform().talking_agents() as u64,
+    );
+    let dropped_arrivals = load.dropped();
+    let load_figures = load.figures();
+    drop(load);
     let (summary, out, _platform) = engine.finish()?;
     let wall_secs = stopwatch.elapsed().as_secs_f64();
 
+    let stats = &observer.stats;
     let observed = stats.observed(scenario.start);
     let expectations: Vec<Verdict> = scenario
         .expect
@@ -185,7 +325,8 @@ pub fn run_with_progress<W: Write>(
         records_per_sec: per_sec(summary.records),
         counts: stats.counts_by_name(),
         retcodes: stats.retcodes.clone(),
-        dropped_arrivals: 0,
+        dropped_arrivals,
+        load: load_figures,
         fell_behind: timer_lateness.as_ref().map(|t| t.max > BEHIND_MS),
         latency_ms: Latency {
             request_to_success: Percentiles::of(&stats.request_to_success),
@@ -194,6 +335,35 @@ pub fn run_with_progress<W: Write>(
         active_conferences_at_end: active_at_end,
         ok: expectations.iter().all(|v| v.ok),
         expectations,
+        timeline_interval_ms: timeline.interval_ms(),
+        timeline: timeline.points().to_vec(),
+        latency_buckets: buckets(&stats.request_to_success, LATENCY_BARS),
     };
     Ok((report, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bodies_that_change_other_agents_name_them() {
+        let body = json!({"addresses": [
+            {"addressType": "9", "address": "2001"},
+            {"addressType": "6", "address": "13800000001"},
+            {"addressType": "9", "address": "x"},
+            {"addressType": "9", "address": 2002}
+        ]});
+        assert_eq!(
+            named_agents(Op::BatchAddParticipant, &body),
+            vec![AgentId(2001), AgentId(2002)]
+        );
+        assert_eq!(
+            named_agents(Op::ApplyToShiftPresident, &json!({"destAgentNo": 2003})),
+            vec![AgentId(2003)]
+        );
+        assert!(named_agents(Op::ProlongTime, &json!({"prolongTime": 5})).is_empty());
+        assert!(named_agents(Op::BatchAddParticipant, &json!(null)).is_empty());
+    }
 }

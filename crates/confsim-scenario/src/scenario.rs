@@ -3,6 +3,7 @@
 
 use crate::error::{Result, ScenarioError};
 use crate::expect::Expectation;
+use crate::load::LoadSpec;
 use crate::locate::locate;
 use confsim_core::time::{SimDuration, SimTime};
 use confsim_core::{AgentGroup, AgentId, Input, Op, PlatformConfig};
@@ -35,10 +36,9 @@ pub struct Scenario {
     pub agents: Vec<AgentGroup>,
     #[serde(default)]
     pub steps: Vec<StepSpec>,
-    /// Load generators. Parsed as JSON only for now: a scenario that has any is refused with a
-    /// clear message until the load generators are built.
+    /// Load generators (see `load.rs`).
     #[serde(default)]
-    pub load: Vec<Value>,
+    pub load: Vec<LoadSpec>,
     #[serde(default)]
     pub until: Option<Dur>,
     #[serde(default)]
@@ -220,11 +220,10 @@ fn check(s: &Scenario) -> std::result::Result<(), (String, String)> {
             }
         }
     }
-    if !s.load.is_empty() {
-        return Err((
-            "load".into(),
-            "load generators are not supported by this version of confsim yet; use steps".into(),
-        ));
+    let in_roster = |id: AgentId| seen.contains_key(&id);
+    for (i, spec) in s.load.iter().enumerate() {
+        crate::load::check(spec, s, &in_roster)
+            .map_err(|(path, message)| (format!("load[{i}].{path}"), message))?;
     }
     for (i, e) in s.expect.iter().enumerate() {
         if let Some(agent) = e.agent()

@@ -35,6 +35,39 @@ impl Percentiles {
     }
 }
 
+/// One bar of a histogram: values in `[lo, hi]` were seen `count` times.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Bucket {
+    pub lo: u64,
+    pub hi: u64,
+    pub count: u64,
+}
+
+/// The histogram's values in at most `n` equal-width bars from its minimum to its maximum
+/// (for a chart; the percentiles come from the histogram itself).
+pub fn buckets(h: &Histogram<u64>, n: u64) -> Vec<Bucket> {
+    if h.is_empty() || n == 0 {
+        return Vec::new();
+    }
+    let (min, max) = (h.min(), h.max());
+    let width = (max - min + 1).div_ceil(n).max(1);
+    let bars = (max - min) / width + 1;
+    let mut out: Vec<Bucket> = (0..bars)
+        .map(|i| Bucket {
+            lo: min + i * width,
+            hi: min + (i + 1) * width - 1,
+            count: 0,
+        })
+        .collect();
+    for v in h.iter_recorded() {
+        // Every value hdrhistogram stores stands for its bucket of equivalent values;
+        // the bucket's highest value, clamped to the observed range, places it.
+        let value = v.value_iterated_to().clamp(min, max);
+        out[((value - min) / width) as usize].count += v.count_at_value();
+    }
+    out
+}
+
 /// A histogram of milliseconds up to a day, three significant figures.
 pub fn ms_histogram() -> Histogram<u64> {
     // The bounds are constants that hdrhistogram accepts; a failure here is a programming error.
@@ -138,5 +171,35 @@ impl Observer for Stats {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_the_range_and_every_value() {
+        let mut h = ms_histogram();
+        for v in [50, 51, 60, 70, 99, 100, 250] {
+            h.record(v).unwrap();
+        }
+        let b = buckets(&h, 10);
+        assert_eq!(b.first().unwrap().lo, 50);
+        assert!(b.last().unwrap().hi >= 250);
+        assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 7);
+        assert!(b.len() <= 10);
+        assert_eq!(b[0].count, 4, "{b:?}"); // 50, 51, 60 and 70 in [50, 70]
+        assert!(buckets(&ms_histogram(), 10).is_empty());
+        let mut one = ms_histogram();
+        one.record(42).unwrap();
+        assert_eq!(
+            buckets(&one, 40),
+            vec![Bucket {
+                lo: 42,
+                hi: 42,
+                count: 1
+            }]
+        );
     }
 }

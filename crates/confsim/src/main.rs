@@ -54,6 +54,9 @@ struct RunArgs {
     /// Write the report (JSON) to this file.
     #[arg(long, value_name = "FILE.json")]
     report: Option<PathBuf>,
+    /// Write a self-contained HTML page (charts, expectations) to this file.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
     /// Print the report as one JSON object on stdout instead of the summary.
     #[arg(long)]
     json: bool,

@@ -2,6 +2,7 @@
 
 use crate::{ClockArg, RunArgs};
 use anyhow::{Context, Result, bail};
+use confsim_scenario::report::thousands;
 use confsim_scenario::{ClockChoice, Progress, RunOptions, Scenario};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -12,11 +13,12 @@ use std::process::ExitCode;
 pub fn validate(file: &Path) -> Result<ExitCode> {
     let scenario = confsim_scenario::load(file)?;
     println!(
-        "{}: valid scenario {:?} ({} agent groups, {} steps, {} expectations, seed {})",
+        "{}: valid scenario {:?} ({} agent groups, {} steps, {} load generators, {} expectations, seed {})",
         file.display(),
         scenario.name,
         scenario.agents.len(),
         scenario.steps.len(),
+        scenario.load.len(),
         scenario.expect.len(),
         scenario.seed
     );
@@ -56,33 +58,67 @@ fn create_journal(path: &Path) -> Result<File> {
         })
 }
 
-fn progress_bar(quiet: bool) -> ProgressBar {
+/// The progress display: a bar over simulated time when the scenario has `until`, a spinner
+/// otherwise; nothing at all with `--quiet` or when stdout or stderr is not a terminal (a
+/// pipe, a CI log), so captured output holds only the summary or the JSON.
+fn progress_bar(quiet: bool, until_ms: Option<u64>) -> ProgressBar {
     if quiet || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar
+    let target = ProgressDrawTarget::stderr_with_hz(4);
+    match until_ms {
+        Some(until) => {
+            let bar = ProgressBar::with_draw_target(Some(until.max(1)), target);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix}[{bar:32}] {percent:>3}%  {msg}")
+                    .map(|s| s.progress_chars("=> "))
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        None => {
+            let bar = ProgressBar::with_draw_target(None, target);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix}{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        }
+    }
 }
 
 fn show(bar: &ProgressBar, p: Progress) {
-    let sim = confsim_core::SimDuration::from_millis(p.sim_ms);
+    // Whole seconds: milliseconds would only flicker.
+    let sim = confsim_core::SimDuration::from_millis(p.sim_ms / 1000 * 1000);
     let of = p
         .until_ms
         .map(|u| format!(" of {}", confsim_core::SimDuration::from_millis(u)))
         .unwrap_or_default();
     let rate = if p.wall_secs > 0.0 {
-        p.records as f64 / p.wall_secs
+        p.events as f64 / p.wall_secs
     } else {
         0.0
     };
+    if p.until_ms.is_some() {
+        bar.set_position(p.sim_ms);
+    } else {
+        bar.tick();
+    }
     bar.set_message(format!(
-        "simulated {sim}{of}  {} records  {:.0} records/s",
-        p.records, rate
+        "simulated {sim}{of}  {} events  {}",
+        thousands(p.events),
+        events_rate(rate)
     ));
+}
+
+fn events_rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.2} M events/s", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1} k events/s", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0} events/s")
+    }
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -96,7 +132,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if args.json {
         eprintln!("confsim: running {:?} with seed {seed}", scenario.name);
     }
-    let bar = progress_bar(args.quiet);
+    let bar = progress_bar(args.quiet, scenario.until.map(|u| u.0.as_millis()));
     let journal = args.journal.as_deref().map(create_journal).transpose()?;
 
     let report = if args.check_determinism {
@@ -120,19 +156,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     bar.finish_and_clear();
 
+    let described: Vec<String> = scenario
+        .expect
+        .iter()
+        .map(confsim_scenario::expect::describe)
+        .collect();
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, text + "\n")
             .with_context(|| format!("{}: cannot write the report", path.display()))?;
     }
+    if let Some(path) = &args.html {
+        std::fs::write(path, confsim_scenario::html::render(&report, &described))
+            .with_context(|| format!("{}: cannot write the HTML report", path.display()))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        let described: Vec<String> = scenario
-            .expect
-            .iter()
-            .map(confsim_scenario::expect::describe)
-            .collect();
         print!("{}", report.human(&described));
     }
     if !report.ok {
@@ -157,7 +197,7 @@ fn check_determinism(
     let run_once = |round: u32| -> Result<(confsim_scenario::Report, File)> {
         let tmp = tempfile::tempfile().context("creating a temporary journal")?;
         let mut on_progress = |p| {
-            bar.set_prefix(format!("run {round}/2"));
+            bar.set_prefix(format!("run {round}/2 "));
             show(bar, p)
         };
         let (report, file) = confsim_scenario::run_with_progress(
@@ -178,25 +218,10 @@ fn check_determinism(
     first.rewind()?;
     second.rewind()?;
     if first_report.digest != second_report.digest {
-        let mut a = BufReader::new(&first).lines();
-        let mut b = BufReader::new(&second).lines();
-        let mut line = 0u64;
-        loop {
-            line += 1;
-            match (a.next().transpose()?, b.next().transpose()?) {
-                (Some(x), Some(y)) if x == y => continue,
-                (x, y) => {
-                    let show =
-                        |l: Option<String>| l.unwrap_or_else(|| "(end of journal)".to_owned());
-                    return Ok(Err(format!(
-                        "the journals differ first at line {line} (seq {}):\n  first run:  {}\n  second run: {}",
-                        line.saturating_sub(1),
-                        show(x),
-                        show(y)
-                    )));
-                }
-            }
-        }
+        let difference = first_difference(BufReader::new(&first), BufReader::new(&second))?;
+        return Ok(Err(difference.unwrap_or_else(|| {
+            "the journals' digests differ, yet every line is equal (line endings?)".to_owned()
+        })));
     }
     if let Some(mut out) = journal {
         first.rewind()?;
@@ -204,4 +229,73 @@ fn check_determinism(
         out.flush()?;
     }
     Ok(Ok(first_report))
+}
+
+/// Where two journals first differ, named as a user reads a journal: the header is line 1,
+/// record `seq` n is line n + 1. `None` when they are equal line by line.
+fn first_difference(a: impl BufRead, b: impl BufRead) -> std::io::Result<Option<String>> {
+    let mut a = a.lines();
+    let mut b = b.lines();
+    let mut line = 0u64;
+    loop {
+        line += 1;
+        match (a.next().transpose()?, b.next().transpose()?) {
+            (None, None) => return Ok(None),
+            (Some(x), Some(y)) if x == y => {}
+            (x, y) => {
+                let show = |l: Option<String>| l.unwrap_or_else(|| "(end of journal)".to_owned());
+                let which = if line == 1 {
+                    "the header (line 1)".to_owned()
+                } else {
+                    format!("record seq {} (line {line})", line - 1)
+                };
+                return Ok(Some(format!(
+                    "the journals differ first at {which}:\n  first run:  {}\n  second run: {}",
+                    show(x),
+                    show(y)
+                )));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(a: &str, b: &str) -> Option<String> {
+        first_difference(a.as_bytes(), b.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_first_differing_record_is_named_by_its_seq() {
+        let a = "{\"format\":1}\n{\"seq\":1,\"x\":1}\n{\"seq\":2,\"x\":2}\n{\"seq\":3,\"x\":3}\n";
+        let b = "{\"format\":1}\n{\"seq\":1,\"x\":1}\n{\"seq\":2,\"x\":9}\n{\"seq\":3,\"x\":8}\n";
+        assert_eq!(diff(a, a), None);
+        assert_eq!(
+            diff(a, b).unwrap(),
+            "the journals differ first at record seq 2 (line 3):\n  first run:  {\"seq\":2,\"x\":2}\n  second run: {\"seq\":2,\"x\":9}"
+        );
+    }
+
+    #[test]
+    fn a_different_header_or_a_shorter_journal_is_named_too() {
+        assert!(
+            diff("{\"seed\":1}\n", "{\"seed\":2}\n")
+                .unwrap()
+                .starts_with("the journals differ first at the header (line 1):")
+        );
+        assert!(
+            diff("h\nr1\nr2\n", "h\nr1\n")
+                .unwrap()
+                .ends_with("first run:  r2\n  second run: (end of journal)")
+        );
+    }
+
+    #[test]
+    fn rates_read_in_events_per_second() {
+        assert_eq!(events_rate(12.0), "12 events/s");
+        assert_eq!(events_rate(12_345.0), "12.3 k events/s");
+        assert_eq!(events_rate(2_500_000.0), "2.50 M events/s");
+    }
 }

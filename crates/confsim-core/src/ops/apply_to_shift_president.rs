@@ -6,7 +6,7 @@
 use crate::body::Body;
 use crate::ids::AgentId;
 use crate::input::{Input, Rejection, retcode};
-use crate::ops::joined;
+use crate::ops::{busy_member, joined};
 use crate::state::{Address, ConfOp, Platform};
 use crate::time::SimTime;
 use serde_json::{Value, json};
@@ -40,7 +40,10 @@ pub(crate) fn decide(p: &Platform, input: &Input) -> Result<Value, Rejection> {
             "the chair cannot pass the chair to itself",
         ));
     }
-    joined(conf, &Address::Agent(to))?;
+    let member = joined(conf, &Address::Agent(to))?;
+    // A member on its way out (leaving, being removed) cannot become the chair: the conference
+    // would be left without one when it goes.
+    busy_member(conf, member.no)?;
     Ok(json!({}))
 }
 

@@ -46,8 +46,6 @@ fn semantic_errors_are_located_too() {
     );
     let text = "{\"name\": \"x\", \"platform\": {\"latency\": {\"minMs\": 9, \"maxMs\": 1}}}";
     assert!(error_of(text).contains("platform.latency.minMs: minMs (9) must not exceed maxMs (1)"));
-    let text = "{\"name\": \"x\", \"load\": [{\"name\": \"l\"}]}";
-    assert!(error_of(text).contains("load: load generators are not supported"));
 }
 
 #[test]

@@ -4,6 +4,12 @@
 //!
 //! After an intended behaviour change, rewrite the expected files with
 //! `UPDATE_EXPECT=1 cargo test -p confsim-scenario --test it golden` and review the diff.
+//!
+//! Scenarios whose file name starts with `big-` (a 10,000-agent day: over a million records)
+//! take seconds in a release build but most of a minute in the unoptimized debug build that
+//! `cargo test` uses by default, twice over. They run in release builds
+//! (`cargo test --release`), and in debug builds only with `CONFSIM_BIG=1`; otherwise the test
+//! names each one it skipped. Their expected files are digests, so they stay checked.
 
 use confsim_scenario::{RunOptions, run};
 use std::path::{Path, PathBuf};
@@ -33,6 +39,18 @@ fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// Whether a scenario is one of the large ones (file name `big-…`).
+fn is_big(file: &Path) -> bool {
+    file.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("big-"))
+}
+
+/// Large scenarios run in optimized builds, or when asked for.
+fn run_big() -> bool {
+    !cfg!(debug_assertions) || std::env::var_os("CONFSIM_BIG").is_some()
 }
 
 fn expected_path(root: &Path, scenario: &Path, whole: bool) -> PathBuf {
@@ -74,6 +92,13 @@ fn bundled_scenarios_match_their_expected_journals() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failures = Vec::new();
     for file in &files {
+        if is_big(file) && !run_big() {
+            eprintln!(
+                "skipped {} in this debug build: run `cargo test --release` or set CONFSIM_BIG=1",
+                file.display()
+            );
+            continue;
+        }
         let scenario = confsim_scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
         let (report, first) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
         let (_, second) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
