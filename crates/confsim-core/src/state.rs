@@ -457,12 +457,15 @@ pub const CONF_ID_STRIDE: u64 = 256;
 struct Touched {
     confs: Vec<TouchedConf>,
     agents: Vec<TouchedAgent>,
+    /// The touched conferences' timers before the change, one range each: one buffer reused
+    /// across changes rather than a vector allocated per touch.
+    before: Vec<Due>,
 }
 
 /// A timer with its due time.
 type Due = (SimTime, Timer);
 /// A conference's timers before the change, and whether it was active.
-type TouchedConf = (ConfId, Vec<Due>, bool);
+type TouchedConf = (ConfId, std::ops::Range<usize>, bool);
 /// An agent's timer before the change, and whether it was signed in and talking.
 type TouchedAgent = (AgentId, Option<Due>, bool, bool);
 
@@ -609,14 +612,15 @@ impl Platform {
         if self.touched.confs.iter().any(|(c, _, _)| *c == id) {
             return;
         }
-        let mut before = Vec::new();
+        let start = self.touched.before.len();
         let conf = self.confs.get(&id);
         if let Some(conf) = conf {
-            conf.timers(&mut before);
+            conf.timers(&mut self.touched.before);
         }
+        let range = start..self.touched.before.len();
         self.touched
             .confs
-            .push((id, before, conf.is_some_and(Conference::is_active)));
+            .push((id, range, conf.is_some_and(Conference::is_active)));
     }
 
     fn touch_agent(&mut self, id: AgentId) {
@@ -747,13 +751,13 @@ impl Platform {
             (true, false) => *n -= 1,
             _ => {}
         };
-        for (id, before, was_active) in &touched.confs {
+        for (id, range, was_active) in &touched.confs {
             self.scratch.clear();
             let conf = self.confs.get(id);
             if let Some(conf) = conf {
                 conf.timers(&mut self.scratch);
             }
-            diff_timers(before, &self.scratch, ops);
+            diff_timers(&touched.before[range.clone()], &self.scratch, ops);
             count(
                 &mut self.active_confs,
                 *was_active,
@@ -779,6 +783,7 @@ impl Platform {
         let mut touched = touched;
         touched.confs.clear();
         touched.agents.clear();
+        touched.before.clear();
         self.touched = touched;
     }
 

@@ -1,6 +1,6 @@
 //! The timer queue: items ordered by (due time, sequence), with cancellation.
 //!
-//! A binary heap holds `(due, seq, item)`; a map holds each live item's current `(due, seq)`.
+//! A binary heap holds `(due, seq, item)` (ordered by `(due, seq)` packed in one integer); a map holds each live item's current `(due, seq)`.
 //! `cancel` only forgets the item in the map, and a heap entry whose `(due, seq)` no longer
 //! matches is skipped when it reaches the top (lazy deletion: O(log n) everything, no search).
 //! When dead entries outnumber live ones the heap is rebuilt from the map, so memory stays
@@ -15,9 +15,55 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::Hash;
 
+/// A heap entry, ordered by `(due, seq)` alone packed into one integer: `seq` is unique, so
+/// the item never needs comparing, and one 128-bit comparison is what the heap's sift loops
+/// do millions of times a second.
+#[derive(Debug, Clone, Copy)]
+struct Entry<T> {
+    key: u128,
+    item: T,
+}
+
+impl<T> Entry<T> {
+    fn new(due: SimTime, seq: u64, item: T) -> Self {
+        // Flipping the sign bit maps i64 order onto u64 order, so times before the epoch
+        // still sort first.
+        let due_bits = (due.as_unix_ms() as u64) ^ (1 << 63);
+        Entry {
+            key: (u128::from(due_bits) << 64) | u128::from(seq),
+            item,
+        }
+    }
+
+    fn due(&self) -> SimTime {
+        SimTime::from_unix_ms((((self.key >> 64) as u64) ^ (1 << 63)) as i64)
+    }
+
+    fn seq(&self) -> u64 {
+        self.key as u64
+    }
+}
+
+impl<T> PartialEq for Entry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Entry<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Scheduler<T> {
-    heap: BinaryHeap<Reverse<(SimTime, u64, T)>>,
+    heap: BinaryHeap<Reverse<Entry<T>>>,
     live: FxHashMap<T, (SimTime, u64)>,
     next_seq: u64,
 }
@@ -42,7 +88,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.live.insert(item, (due, seq));
-        self.heap.push(Reverse((due, seq, item)));
+        self.heap.push(Reverse(Entry::new(due, seq, item)));
         if self.heap.len() > 1024 && self.heap.len() > 2 * self.live.len() {
             self.compact();
         }
@@ -58,8 +104,8 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     }
 
     fn drop_dead_top(&mut self) {
-        while let Some(Reverse((due, seq, item))) = self.heap.peek() {
-            if self.is_live(*due, *seq, item) {
+        while let Some(Reverse(entry)) = self.heap.peek() {
+            if self.is_live(entry.due(), entry.seq(), &entry.item) {
                 return;
             }
             self.heap.pop();
@@ -69,19 +115,19 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     /// When the earliest pending item is due.
     pub fn next_deadline(&mut self) -> Option<SimTime> {
         self.drop_dead_top();
-        self.heap.peek().map(|Reverse((due, _, _))| *due)
+        self.heap.peek().map(|Reverse(entry)| entry.due())
     }
 
     /// Removes and returns the earliest pending item if it is due at or before `limit`.
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, T)> {
         self.drop_dead_top();
-        let Reverse((due, _, _)) = self.heap.peek()?;
-        if *due > limit {
+        let Reverse(top) = self.heap.peek()?;
+        if top.due() > limit {
             return None;
         }
-        let Reverse((due, _, item)) = self.heap.pop()?;
-        self.live.remove(&item);
-        Some((due, item))
+        let Reverse(entry) = self.heap.pop()?;
+        self.live.remove(&entry.item);
+        Some((entry.due(), entry.item))
     }
 
     /// How many items are pending.
@@ -108,7 +154,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         let entries: Vec<_> = self
             .live
             .iter()
-            .map(|(item, (due, seq))| Reverse((*due, *seq, *item)))
+            .map(|(item, (due, seq))| Reverse(Entry::new(*due, *seq, *item)))
             .collect();
         self.heap = BinaryHeap::from(entries);
     }
@@ -133,6 +179,19 @@ mod tests {
         assert_eq!(
             order,
             vec![(t(10), 'b'), (t(10), 'd'), (t(20), 'a'), (t(20), 'c')]
+        );
+    }
+
+    #[test]
+    fn times_before_the_epoch_sort_first() {
+        let mut s = Scheduler::new();
+        s.schedule_at(t(5), 'b');
+        s.schedule_at(t(-5), 'a');
+        s.schedule_at(t(i64::MIN / 2), 'z');
+        let order: Vec<_> = std::iter::from_fn(|| s.pop_due(t(100))).collect();
+        assert_eq!(
+            order,
+            vec![(t(i64::MIN / 2), 'z'), (t(-5), 'a'), (t(5), 'b')]
         );
     }
 
