@@ -1,10 +1,11 @@
-//! The `confsim` command line: `run` and `validate` (product.md §2).
+//! The `confsim` command line: `run`, `validate` and `replay` (product.md §2).
 //!
 //! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
 //! hold (a failed expectation, journals that differ under `--check-determinism`); 2 bad input
 //! or usage. Errors are one sentence on stderr naming the file (and for JSON the line, column
 //! and path); never a panic for bad input.
 
+mod replay;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -31,6 +32,8 @@ enum Command {
         /// The scenario file (JSON).
         scenario: PathBuf,
     },
+    /// Re-execute captured journals and compare every record (exit 1 if any diverged).
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Replay(args) => replay::replay(args),
     };
     match outcome {
         Ok(code) => code,

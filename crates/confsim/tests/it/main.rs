@@ -1,0 +1,3 @@
+//! Tests of the `confsim` binary itself: exit codes, what goes to stdout and stderr.
+
+mod replay;
