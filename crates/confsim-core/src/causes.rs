@@ -15,6 +15,9 @@ pub const VDN_CAPACITY: u32 = 21203;
 pub const CALLER_NO_RESTRICTED: u32 = 21204;
 /// The applicant signed out before the platform answered.
 pub const AGENT_SIGNED_OUT: u32 = 21205;
+/// Applying from a call with `memberNum` 1: the room has no place for the call's far party,
+/// who would become a member.
+pub const NO_ROOM_FOR_PEER: u32 = 21206;
 /// A fault injected by `platform.faults.requestFailedRate` (the vendor's sample cause).
 pub const INJECTED_FAULT: u32 = 21234;
 
@@ -39,6 +42,10 @@ pub const ALL: &[(u32, &str)] = &[
     (
         AGENT_SIGNED_OUT,
         "applicant signed out before the platform answered",
+    ),
+    (
+        NO_ROOM_FOR_PEER,
+        "memberNum 1 leaves no room for the far party of the call applied from",
     ),
     (
         INJECTED_FAULT,

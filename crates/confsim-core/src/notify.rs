@@ -54,7 +54,7 @@ pub(crate) fn fire(p: &mut Platform, timer: Timer, out: &mut Vec<Event>) {
             let Some(conf) = p.conference(id) else { return };
             match conf.phase {
                 Phase::Applying { next, .. } => apply_step(p, conf, next, out),
-                Phase::Releasing { .. } => end(conf, change_reason::CONFERENCE_ENDED, false, out),
+                Phase::Releasing { .. } => end(p, conf, change_reason::CONFERENCE_ENDED, out),
                 _ => {}
             }
         }
@@ -69,7 +69,7 @@ pub(crate) fn fire(p: &mut Platform, timer: Timer, out: &mut Vec<Event>) {
         }
         Timer::End(id) => {
             if let Some(conf) = p.conference(id).filter(|c| c.is_active()) {
-                end(conf, change_reason::CONFERENCE_ENDED, false, out);
+                end(p, conf, change_reason::CONFERENCE_ENDED, out);
             }
         }
         Timer::Voice(id) => {
@@ -101,7 +101,7 @@ pub(crate) fn fire(p: &mut Platform, timer: Timer, out: &mut Vec<Event>) {
             };
             let op = conf.pending.remove(index).op;
             if let Some(conf) = p.conference(id) {
-                notification(conf, op, out);
+                notification(p, conf, op, out);
             }
         }
         Timer::Agent(id, _) => {
@@ -166,6 +166,8 @@ fn platform_check(p: &Platform, conf: &Conference) -> Option<u32> {
         Some(causes::THREE_PARTY_CALLED)
     } else if conf.params.member_num > vdn.max_concurrent_calls {
         Some(causes::VDN_CAPACITY)
+    } else if conf.from_call.is_some() && conf.params.member_num < 2 {
+        Some(causes::NO_ROOM_FOR_PEER)
     } else if !vdn.allows_caller_no(&conf.params.caller_no) {
         Some(causes::CALLER_NO_RESTRICTED)
     } else if p.draws().chance(
@@ -179,17 +181,30 @@ fn platform_check(p: &Platform, conf: &Conference) -> Option<u32> {
     }
 }
 
+/// The joined agent members still signed in, chair first: who hears `ParticipantChanged`. An
+/// agent whose forced sign-out is under way hears nothing more of the conference but its own
+/// leave (docs/semantics.md, "Events to signed-out agents").
+fn present(p: &Platform, conf: &Conference) -> Vec<AgentId> {
+    let mut agents = conf.joined_agents();
+    agents.retain(|a| is_signed_in(p, *a));
+    agents
+}
+
+fn is_signed_in(p: &Platform, agent: AgentId) -> bool {
+    p.agent(agent).is_some_and(|a| a.signed_in)
+}
+
 /// The conference ends: every member leaves (product.md §7.5). Invitations still ringing are
 /// cancelled first and phone members leave next, so the agents still present hear of it; then
 /// the joined agents leave, chair first, each with `AgentOther_PhoneRelease {"phoneState":3}`,
-/// `AgentConf_SelfLeaveResult`, `AgentState_Ready`, and the agents still present hear
-/// `ParticipantChanged` (left, `reason`). The chair's own reason is `chair_reason` (3 ended, 4
-/// signed out); a chair that is signing out gets no `AgentState_Ready`.
-fn end(conf: &Conference, chair_reason: u8, chair_signing_out: bool, out: &mut Vec<Event>) {
-    let mut present = conf.joined_agents();
+/// `AgentConf_SelfLeaveResult` and, if still signed in, `AgentState_Ready`, and the agents
+/// still present hear `ParticipantChanged` (left, `reason`). The chair's own reason is
+/// `chair_reason` (3 ended, 4 signed out); everyone else's is 3.
+fn end(p: &Platform, conf: &Conference, chair_reason: u8, out: &mut Vec<Event>) {
+    let mut present = present(p, conf);
     let ended = change_reason::CONFERENCE_ENDED;
     for m in conf.members.iter().filter(|m| !m.is_joined()) {
-        uninvite(conf, m, ended, phone_state::PLATFORM, &present, out);
+        uninvite(p, conf, m, ended, phone_state::PLATFORM, &present, out);
     }
     for m in conf
         .members
@@ -203,7 +218,6 @@ fn end(conf: &Conference, chair_reason: u8, chair_signing_out: bool, out: &mut V
         );
     }
     for agent in conf.joined_agents() {
-        let chair = agent == conf.chair;
         out.push(ev(
             EventType::AgentOtherPhoneRelease,
             agent,
@@ -214,12 +228,16 @@ fn end(conf: &Conference, chair_reason: u8, chair_signing_out: bool, out: &mut V
             agent,
             Content::Conf(conf.id),
         ));
-        if !(chair && chair_signing_out) {
+        if is_signed_in(p, agent) {
             out.push(ev(EventType::AgentStateReady, agent, Content::Null));
         }
         present.retain(|a| *a != agent);
         if let Some(m) = conf.member_at(&Address::Agent(agent)) {
-            let reason = if chair { chair_reason } else { ended };
+            let reason = if agent == conf.chair {
+                chair_reason
+            } else {
+                ended
+            };
             tell(
                 out,
                 &present,
@@ -230,9 +248,10 @@ fn end(conf: &Conference, chair_reason: u8, chair_signing_out: bool, out: &mut V
 }
 
 /// An invitation that ends without a join: a ringing agent's phone stops (`phoneState` as
-/// given) and it is ready again; the members present hear that the invitee left, with
-/// `result` 1 (the join failed).
+/// given) and, if still signed in, it is ready again; the members present hear that the
+/// invitee left, with `result` 1 (the join failed).
 fn uninvite(
+    p: &Platform,
     conf: &Conference,
     m: &Member,
     reason: u8,
@@ -240,13 +259,17 @@ fn uninvite(
     present: &[AgentId],
     out: &mut Vec<Event>,
 ) {
-    if let (Address::Agent(agent), MemberStatus::Ringing { .. }) = (&m.address, &m.status) {
+    if let Address::Agent(agent) = m.address
+        && Conference::has_rung(m)
+    {
         out.push(ev(
             EventType::AgentOtherPhoneRelease,
-            *agent,
+            agent,
             Content::PhoneState(phone),
         ));
-        out.push(ev(EventType::AgentStateReady, *agent, Content::Null));
+        if is_signed_in(p, agent) {
+            out.push(ev(EventType::AgentStateReady, agent, Content::Null));
+        }
     }
     tell(
         out,
@@ -255,13 +278,15 @@ fn uninvite(
     );
 }
 
-/// A joined agent leaves a conference that goes on.
+/// A joined agent leaves a conference that goes on; the agents in `present` (the leaver
+/// excepted) hear it.
 fn leave(
+    p: &Platform,
     conf: &Conference,
     m: &Member,
     reason: u8,
     phone: u8,
-    signing_out: bool,
+    present: &[AgentId],
     out: &mut Vec<Event>,
 ) {
     let Some(agent) = m.address.agent() else {
@@ -277,17 +302,13 @@ fn leave(
         agent,
         Content::Conf(conf.id),
     ));
-    if !signing_out {
+    if is_signed_in(p, agent) {
         out.push(ev(EventType::AgentStateReady, agent, Content::Null));
     }
-    let present: Vec<AgentId> = conf
-        .joined_agents()
-        .into_iter()
-        .filter(|a| *a != agent)
-        .collect();
+    let others: Vec<AgentId> = present.iter().copied().filter(|a| *a != agent).collect();
     tell(
         out,
-        &present,
+        &others,
         &change(conf.id, m, change_type::LEFT, reason, 0),
     );
 }
@@ -297,7 +318,7 @@ fn leave(
 fn invitation(p: &Platform, id: ConfId, no: u32, out: &mut Vec<Event>) {
     let Some(conf) = p.conference(id) else { return };
     let Some(m) = conf.member(no) else { return };
-    let present = conf.joined_agents();
+    let present = present(p, conf);
     let unanswered = change_reason::FORCED_OTHER;
     match (&m.address, &m.status) {
         (Address::Agent(agent), MemberStatus::Calling { .. }) => {
@@ -310,7 +331,7 @@ fn invitation(p: &Platform, id: ConfId, no: u32, out: &mut Vec<Event>) {
             if reachable {
                 out.push(ev(EventType::AgentConfRinging, *agent, Content::Conf(id)));
             } else {
-                uninvite(conf, m, unanswered, phone_state::PLATFORM, &present, out);
+                uninvite(p, conf, m, unanswered, phone_state::PLATFORM, &present, out);
             }
         }
         (Address::Phone(_), MemberStatus::Calling { answers: true, .. }) => {
@@ -321,16 +342,16 @@ fn invitation(p: &Platform, id: ConfId, no: u32, out: &mut Vec<Event>) {
             );
         }
         (_, MemberStatus::Calling { .. } | MemberStatus::Ringing { .. }) => {
-            uninvite(conf, m, unanswered, phone_state::PLATFORM, &present, out);
+            uninvite(p, conf, m, unanswered, phone_state::PLATFORM, &present, out);
         }
-        (_, MemberStatus::Joined) => {}
+        (_, MemberStatus::Responding | MemberStatus::Joined) => {}
     }
 }
 
 /// A queued notification, decided against the members present now.
-fn notification(conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
+fn notification(p: &Platform, conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
     let id = conf.id;
-    let present = conf.joined_agents();
+    let mut present = present(p, conf);
     match op {
         ConfOp::Answer { member } => {
             let Some(m) = conf.member(member) else { return };
@@ -342,16 +363,17 @@ fn notification(conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
                 agent,
                 Content::Conf(id),
             ));
-            let others: Vec<AgentId> = present.into_iter().filter(|a| *a != agent).collect();
+            present.retain(|a| *a != agent);
             tell(
                 out,
-                &others,
+                &present,
                 &change(id, m, change_type::JOINED, change_reason::NONE, 0),
             );
         }
         ConfOp::Reject { member } => {
             if let Some(m) = conf.member(member) {
                 uninvite(
+                    p,
                     conf,
                     m,
                     change_reason::HUNG_UP,
@@ -364,11 +386,12 @@ fn notification(conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
         ConfOp::Leave { member } => {
             if let Some(m) = conf.member(member) {
                 leave(
+                    p,
                     conf,
                     m,
                     change_reason::VOLUNTARY,
                     phone_state::AGENT,
-                    false,
+                    &present,
                     out,
                 );
             }
@@ -377,12 +400,14 @@ fn notification(conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
             let removed = change_reason::REMOVED_BY_CHAIR;
             for no in members {
                 let Some(m) = conf.member(no) else { continue };
-                if m.is_joined() && m.address.agent().is_some() {
-                    leave(conf, m, removed, phone_state::PLATFORM, false, out);
+                if let (true, Some(agent)) = (m.is_joined(), m.address.agent()) {
+                    // A removed agent hears nothing of the removals after its own.
+                    leave(p, conf, m, removed, phone_state::PLATFORM, &present, out);
+                    present.retain(|a| *a != agent);
                 } else if m.is_joined() {
                     tell(out, &present, &change(id, m, change_type::LEFT, removed, 0));
                 } else {
-                    uninvite(conf, m, removed, phone_state::PLATFORM, &present, out);
+                    uninvite(p, conf, m, removed, phone_state::PLATFORM, &present, out);
                 }
             }
         }
@@ -405,10 +430,10 @@ fn notification(conf: &Conference, op: ConfOp, out: &mut Vec<Event>) {
                 Content::Conf(id),
             ));
             if let Some(m) = conf.member_at(&Address::Agent(to)) {
-                let others: Vec<AgentId> = present.into_iter().filter(|a| *a != to).collect();
+                present.retain(|a| *a != to);
                 tell(
                     out,
-                    &others,
+                    &present,
                     &change(id, m, change_type::CHAIR_CHANGED, change_reason::NONE, 0),
                 );
             }
@@ -441,18 +466,18 @@ fn signed_in(p: &Platform, id: AgentId, status: u8, takeover: bool, out: &mut Ve
 /// members hear `changeReason` 4), then `AgentOther_ShutdownService`.
 fn signed_out(p: &Platform, id: AgentId, out: &mut Vec<Event>) {
     let Some(agent) = p.agent(id) else { return };
-    let signed_out = change_reason::SIGNED_OUT;
+    let reason = change_reason::SIGNED_OUT;
     if let Some(conf) = agent.conf.and_then(|c| p.conference(c))
         && !matches!(conf.phase, Phase::Applying { .. } | Phase::Ending)
         && let Some(m) = conf.member_at(&Address::Agent(id))
     {
+        let present = present(p, conf);
         if !m.is_joined() {
-            let present = conf.joined_agents();
-            uninvite(conf, m, signed_out, phone_state::PLATFORM, &present, out);
+            uninvite(p, conf, m, reason, phone_state::PLATFORM, &present, out);
         } else if conf.chair == id {
-            end(conf, signed_out, true, out);
+            end(p, conf, reason, out);
         } else {
-            leave(conf, m, signed_out, phone_state::PLATFORM, true, out);
+            leave(p, conf, m, reason, phone_state::PLATFORM, &present, out);
         }
     } else if agent.peer.is_some() {
         out.push(ev(

@@ -139,6 +139,9 @@ pub enum MemberStatus {
     Calling { due: SimTime, answers: bool },
     /// An invited agent's phone rings (it got `AgentConf_Ringing`) until `timeout`.
     Ringing { timeout: SimTime },
+    /// A ringing agent answered or rejected; the platform's answer is on its way. Nothing times
+    /// out any more: an accepted answer is not lost to the ring timeout.
+    Responding,
     /// In the conference.
     Joined,
 }
@@ -247,7 +250,11 @@ pub enum Phase {
         warn_at: Option<SimTime>,
     },
     /// `releaseAgentConf` accepted; the platform releases at `due`.
-    Releasing { due: SimTime, start: SimTime },
+    Releasing {
+        due: SimTime,
+        start: SimTime,
+        end: SimTime,
+    },
     /// Its members are leaving (release or end under way); nothing more is due.
     Ending,
 }
@@ -337,8 +344,15 @@ impl Conference {
     /// The timers this conference waits for, derived from its state alone.
     pub fn timers(&self, out: &mut Vec<(SimTime, Timer)>) {
         match self.phase {
-            Phase::Applying { due, .. } | Phase::Releasing { due, .. } => {
+            Phase::Applying { due, .. } => {
                 out.push((due, Timer::Step(self.id, self.draws_used)));
+            }
+            // From the moment a release is accepted nothing of the conference is due but the
+            // release itself: invitations stop ringing, announcements and notifications are
+            // dropped (the release tells every member what happened).
+            Phase::Releasing { due, .. } => {
+                out.push((due, Timer::Step(self.id, self.draws_used)));
+                return;
             }
             Phase::Active { end, warn_at, .. } => {
                 if let Some(w) = warn_at {
@@ -357,7 +371,7 @@ impl Conference {
                 MemberStatus::Ringing { timeout } => {
                     out.push((timeout, Timer::Invite(self.id, m.no)))
                 }
-                MemberStatus::Joined => {}
+                MemberStatus::Responding | MemberStatus::Joined => {}
             }
             if let Some(v) = m.voice_until {
                 out.push((v, Timer::MemberVoice(self.id, m.no)));
@@ -390,6 +404,14 @@ impl Conference {
 
     pub fn member_mut(&mut self, address: &Address) -> Option<&mut Member> {
         self.members.iter_mut().find(|m| &m.address == address)
+    }
+
+    /// Whether an invited agent's phone has rung (it got `AgentConf_Ringing`).
+    pub fn has_rung(m: &Member) -> bool {
+        matches!(
+            m.status,
+            MemberStatus::Ringing { .. } | MemberStatus::Responding
+        )
     }
 
     /// Joined agent members, chair first, then in the order they joined.

@@ -44,6 +44,12 @@ pub(crate) fn decide(p: &Platform, input: &Input) -> Result<Value, Rejection> {
     // A member on its way out (leaving, being removed) cannot become the chair: the conference
     // would be left without one when it goes.
     busy_member(conf, member.no)?;
+    if !p.agent(to).is_some_and(|a| a.signed_in) {
+        return Err(Rejection::new(
+            retcode::INVALID_PARAMETER,
+            format!("agent {to} is signing out"),
+        ));
+    }
     Ok(json!({}))
 }
 

@@ -60,12 +60,17 @@ pub(crate) fn apply(p: &mut Platform, at: SimTime, id: AgentId, body: &Value) {
     let Some(conf) = p.conference(conf_id) else {
         return;
     };
-    let mut members: Vec<u32> = addresses
+    // An address listed twice is removed once, in the place of its first listing.
+    let mut members: Vec<u32> = Vec::new();
+    for no in addresses
         .iter()
         .filter_map(|(a, _)| conf.member_at(a))
         .map(|m| m.no)
-        .collect();
-    members.dedup();
+    {
+        if !members.contains(&no) {
+            members.push(no);
+        }
+    }
     if !members.is_empty() {
         p.queue_op(conf_id, at, ConfOp::Remove { members });
     }

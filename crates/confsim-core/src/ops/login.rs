@@ -50,8 +50,8 @@ fn parse(body: &Value) -> Result<SignIn, Rejection> {
         ));
     }
     let status = b.lenient_int("status", 3, 5)?.unwrap_or(4) as u8;
-    if let Some(ip) = b.string_bytes("ip", 15)?
-        && ip.parse::<std::net::Ipv4Addr>().is_err()
+    if let Some(ip) = b.string_bytes("ip", 64)?
+        && (ip.len() > 15 || ip.parse::<std::net::Ipv4Addr>().is_err())
     {
         return Err(Rejection::new(
             retcode::INVALID_IP,

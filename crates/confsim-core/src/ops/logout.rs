@@ -7,7 +7,7 @@
 
 use crate::ids::AgentId;
 use crate::input::{Input, Rejection, retcode};
-use crate::state::{AgentPending, AgentPendingKind, AgentState, Platform};
+use crate::state::{Address, AgentPending, AgentPendingKind, AgentState, ConfOp, Platform};
 use crate::time::SimTime;
 use serde_json::{Value, json};
 
@@ -36,31 +36,27 @@ pub(crate) fn apply_logout(p: &mut Platform, id: AgentId) {
 }
 
 pub(crate) fn decide_force_logout(p: &Platform, input: &Input) -> Result<Value, Rejection> {
-    let (id, agent) = p.caller(input)?;
-    if matches!(
-        agent.pending,
-        Some(AgentPending {
-            kind: AgentPendingKind::SignedOut,
-            ..
-        })
-    ) {
-        return Err(Rejection::new(
-            retcode::REPEATED,
-            format!("agent {id} is already signing out"),
-        ));
-    }
+    // A second forceLogout finds the agent signed out already: `100-006`.
+    p.caller(input)?;
     Ok(json!({}))
 }
 
 pub(crate) fn apply_force_logout(p: &mut Platform, at: SimTime, id: AgentId) {
     let (delay, nonce) = p.draw_agent_latency(id);
-    if let Some(agent) = p.agent_mut(id) {
-        agent.signed_in = false;
-        // A sign-in whose events had not come yet is superseded: they never will.
-        agent.pending = Some(AgentPending {
-            due: at.saturating_add(delay),
-            kind: AgentPendingKind::SignedOut,
-            nonce,
-        });
+    let Some(agent) = p.agent_mut(id) else { return };
+    agent.signed_in = false;
+    // A sign-in whose events had not come yet is superseded: they never will.
+    agent.pending = Some(AgentPending {
+        due: at.saturating_add(delay),
+        kind: AgentPendingKind::SignedOut,
+        nonce,
+    });
+    // An answer, rejection or leave of this agent still on its way is overtaken by the
+    // sign-out, which releases the agent's leg itself (with changeReason 4).
+    if let Some(conf_id) = agent.conf
+        && let Some(conf) = p.conf_mut(conf_id)
+        && let Some(no) = conf.member_at(&Address::Agent(id)).map(|m| m.no)
+    {
+        conf.pending.retain(|op| !matches!(op.op, ConfOp::Answer { member } | ConfOp::Reject { member } | ConfOp::Leave { member } if member == no));
     }
 }

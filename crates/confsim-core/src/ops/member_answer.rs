@@ -24,6 +24,12 @@ pub(crate) fn decide(p: &Platform, input: &Input) -> Result<Value, Rejection> {
     match member.status {
         MemberStatus::Ringing { .. } => {}
         MemberStatus::Calling { .. } => return Err(no_call()),
+        MemberStatus::Responding => {
+            return Err(Rejection::new(
+                retcode::REPEATED,
+                format!("agent {id}'s answer is still in progress"),
+            ));
+        }
         MemberStatus::Joined => {
             return Err(Rejection::new(
                 retcode::ALREADY_IN_CONFERENCE,
@@ -39,10 +45,14 @@ pub(crate) fn apply(p: &mut Platform, at: SimTime, id: AgentId, op: Op) {
     let Some(conf_id) = p.agent(id).and_then(|a| a.conf) else {
         return;
     };
+    // The phone stops ringing towards a timeout: the answer (or rejection) is what happens.
     let Some(no) = p
-        .conference(conf_id)
-        .and_then(|c| c.member_at(&Address::Agent(id)))
-        .map(|m| m.no)
+        .conf_mut(conf_id)
+        .and_then(|c| c.member_mut(&Address::Agent(id)))
+        .map(|m| {
+            m.status = MemberStatus::Responding;
+            m.no
+        })
     else {
         return;
     };

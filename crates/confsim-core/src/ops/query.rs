@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 fn info(conf: &Conference, now: SimTime) -> Option<Value> {
     let (start, end) = match conf.phase {
         Phase::Active { start, end, .. } => (start, end),
-        Phase::Releasing { start, .. } => (start, now.max(start)),
+        Phase::Releasing { start, end, .. } => (start, end),
         _ => return None,
     };
     let addresses: Vec<Value> = conf
@@ -61,7 +61,9 @@ pub(crate) fn decide_infos(p: &Platform, input: &Input, now: SimTime) -> Result<
                 format!("confIds[{i}] must be a conference id (an integer), got {item}"),
             )
         })?;
-        ids.push(crate::ids::ConfId(n));
+        if !ids.contains(&crate::ids::ConfId(n)) {
+            ids.push(crate::ids::ConfId(n));
+        }
     }
     let _ = id;
     let infos: Vec<Value> = ids

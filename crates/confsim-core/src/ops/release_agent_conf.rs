@@ -18,7 +18,9 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId) {
     let Some(conf_id) = platform.agent(id).and_then(|a| a.conf) else {
         return;
     };
-    let Some(start) = platform.conference(conf_id).and_then(|c| c.start()) else {
+    let Some(Phase::Active { start, end, .. }) =
+        platform.conference(conf_id).map(|c| c.phase.clone())
+    else {
         return;
     };
     let delay = platform.draw_latency(conf_id);
@@ -26,6 +28,7 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId) {
         conf.phase = Phase::Releasing {
             due: at.saturating_add(delay),
             start,
+            end,
         };
     }
 }

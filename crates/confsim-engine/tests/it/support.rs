@@ -330,3 +330,316 @@ pub fn fold(header: &Header, records: &[Stamped]) -> confsim_engine::Rebuilt {
     confsim_engine::rebuild(header, records)
         .unwrap_or_else(|e| panic!("the journal does not rebuild: {e}"))
 }
+
+// ---------------------------------------------------------------- issue 3: the whole family
+
+/// A conference id as event content: `{"confId": n}`.
+pub fn conf_json(conf: ConfId) -> Value {
+    serde_json::json!({ "confId": conf.0 })
+}
+
+/// The platform of the issue-3 tests: zero latency (every asynchronous answer at the instant of
+/// its cause), phones answer exactly 5 s after the invitation, invitations ring 30 s,
+/// announcements play 20 s.
+pub fn meeting_platform() -> PlatformConfig {
+    let mut p = zero_latency();
+    p.phones.answer_delay = LatencyConfig {
+        min_ms: 5_000,
+        max_ms: 5_000,
+    };
+    p.ring_timeout_ms = 30_000;
+    p.announcement_ms = 20_000;
+    p
+}
+
+/// The phone answer delay of `meeting_platform`.
+pub const ANSWER_MS: i64 = 5_000;
+/// The ring timeout of `meeting_platform`.
+pub const RING_MS: i64 = 30_000;
+/// The announcement length of `meeting_platform`.
+pub const VOICE_MS: i64 = 20_000;
+
+/// Agents on the roster but signed out.
+pub fn signed_out(ids: &[u32]) -> AgentGroup {
+    AgentGroup {
+        signed_in: false,
+        ..idle(ids)
+    }
+}
+
+/// An inspector, signed in and idle.
+pub fn inspector(ids: &[u32]) -> AgentGroup {
+    AgentGroup {
+        inspector: true,
+        ..idle(ids)
+    }
+}
+
+/// An agent participant as `batchAddParticipant` and the participant operations name it.
+pub fn agent_addr(id: u32) -> Value {
+    serde_json::json!({ "addressType": "9", "address": id.to_string() })
+}
+
+/// A phone-number participant.
+pub fn phone_addr(number: &str) -> Value {
+    serde_json::json!({ "addressType": "6", "address": number })
+}
+
+/// `{"addresses": [...]}`.
+pub fn addresses(items: Vec<Value>) -> Value {
+    serde_json::json!({ "addresses": items })
+}
+
+/// `AgentConf_ParticipantChanged` content about agent `who`, exactly as the platform sends it
+/// (device types 0).
+pub fn pc_agent(conf: ConfId, who: u32, change_type: u8, reason: u8, result: u8) -> Value {
+    pc_content(conf, &who.to_string(), 9, change_type, reason, result)
+}
+
+/// The same about phone number `number`.
+pub fn pc_phone(conf: ConfId, number: &str, change_type: u8, reason: u8, result: u8) -> Value {
+    pc_content(conf, number, 6, change_type, reason, result)
+}
+
+/// `AgentConf_ParticipantChanged` content, in the vendor's key order.
+pub fn pc_content(
+    conf: ConfId,
+    participant: &str,
+    participant_type: u8,
+    change_type: u8,
+    reason: u8,
+    result: u8,
+) -> Value {
+    serde_json::json!({
+        "result": result,
+        "changeReason": reason,
+        "changeType": change_type,
+        "confId": conf.0,
+        "participant": participant,
+        "participantType": participant_type,
+        "deviceCallType": 0,
+        "deviceType": 0,
+    })
+}
+
+/// The same `ParticipantChanged` content told to each of `to`, in that order, at `at_ms`.
+pub fn told(at_ms: i64, to: &[u32], content: &Value) -> Vec<Ev> {
+    to.iter()
+        .map(|a| ev(at_ms, "AgentConf_ParticipantChanged", *a, content.clone()))
+        .collect()
+}
+
+/// The success sequence of an application from idle, all at `at_ms`.
+pub fn apply_events(at_ms: i64, agent: u32, conf: ConfId) -> Vec<Ev> {
+    vec![
+        ev(at_ms, "AgentState_Busy", agent, Value::Null),
+        ev(at_ms, "AgentOther_PhoneAlerting", agent, Value::Null),
+        ev(
+            at_ms,
+            "AgentOther_PhoneOffhook",
+            agent,
+            serde_json::json!({ "type": "main" }),
+        ),
+        ev(at_ms, "AgentConf_SelfJoinResult", agent, conf_json(conf)),
+        ev(at_ms, "AgentConf_RequestSuccess", agent, conf_json(conf)),
+    ]
+}
+
+/// A joined agent leaves: `PhoneRelease {"phoneState": phone}`, `SelfLeaveResult`,
+/// `AgentState_Ready`, at `at_ms`.
+pub fn leave_events(at_ms: i64, agent: u32, conf: ConfId, phone: u8) -> Vec<Ev> {
+    vec![
+        ev(
+            at_ms,
+            "AgentOther_PhoneRelease",
+            agent,
+            serde_json::json!({ "phoneState": phone }),
+        ),
+        ev(at_ms, "AgentConf_SelfLeaveResult", agent, conf_json(conf)),
+        ev(at_ms, "AgentState_Ready", agent, Value::Null),
+    ]
+}
+
+/// A ringing invitation ends without a join: `PhoneRelease {"phoneState": phone}`,
+/// `AgentState_Ready`.
+pub fn unring_events(at_ms: i64, agent: u32, phone: u8) -> Vec<Ev> {
+    vec![
+        ev(
+            at_ms,
+            "AgentOther_PhoneRelease",
+            agent,
+            serde_json::json!({ "phoneState": phone }),
+        ),
+        ev(at_ms, "AgentState_Ready", agent, Value::Null),
+    ]
+}
+
+/// A sign-in body with the password every open-mode test uses and `extra` fields on top.
+pub fn sign_in(extra: Value) -> Value {
+    let mut body = serde_json::json!({ "password": "" });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+impl Sim {
+    /// Submits `op` by agent `agent` with `body` at the engine's current time.
+    pub fn op(&mut self, op: Op, agent: u32, body: Value) -> Response {
+        self.submit(op, &agent.to_string(), body)
+    }
+
+    /// Advances to `ms` (firing what is due on the way), submits `op` by `agent` with `body`,
+    /// and fires what falls due at that same instant (with zero latency: the whole answer).
+    pub fn op_at(&mut self, ms: i64, op: Op, agent: u32, body: Value) -> Response {
+        let response = self.submit_at(ms, op, &agent.to_string(), body);
+        self.settle();
+        response
+    }
+
+    /// `op_at`, asserting the plain success `{}`.
+    #[track_caller]
+    pub fn ok_at(&mut self, ms: i64, op: Op, agent: u32, body: Value) {
+        let response = self.op_at(ms, op, agent, body);
+        assert_success(&response, serde_json::json!({}));
+    }
+
+    /// Agent `chair` applies at `ms` (zero latency) and the conference is active at once.
+    #[track_caller]
+    pub fn start_conf(&mut self, ms: i64, chair: u32, member_num: u32) -> ConfId {
+        self.ok_at(
+            ms,
+            Op::RequestAgentConf,
+            chair,
+            serde_json::json!({ "memberNum": member_num }),
+        );
+        let conf = self.conf_of(chair).expect("the chair applied");
+        assert!(
+            self.platform()
+                .conference(conf)
+                .is_some_and(|c| c.is_active()),
+            "the conference is active"
+        );
+        conf
+    }
+
+    /// The chair invites `agent` at `ms` and the agent answers at once (zero latency).
+    #[track_caller]
+    pub fn join(&mut self, ms: i64, chair: u32, agent: u32) {
+        self.ok_at(
+            ms,
+            Op::BatchAddParticipant,
+            chair,
+            addresses(vec![agent_addr(agent)]),
+        );
+        self.ok_at(ms, Op::AnswerAgentConf, agent, Value::Null);
+        let conf = self.conf_of(chair).expect("the chair has a conference");
+        assert!(
+            self.platform()
+                .conference(conf)
+                .and_then(|c| c.member_at(&confsim_core::state::Address::Agent(AgentId(agent))))
+                .is_some_and(|m| m.is_joined()),
+            "{agent} joined"
+        );
+    }
+
+    pub fn agent(&self, id: u32) -> &confsim_core::Agent {
+        self.platform()
+            .agent(AgentId(id))
+            .expect("the agent exists")
+    }
+
+    /// The conference `conf`, which must exist.
+    pub fn conference(&self, conf: ConfId) -> &confsim_core::Conference {
+        self.platform()
+            .conference(conf)
+            .expect("the conference exists")
+    }
+
+    /// `queryConfInfos` by `agent` for `conf_ids` now, which must succeed; its result.
+    #[track_caller]
+    pub fn query(&mut self, agent: u32, conf_ids: &[ConfId]) -> Value {
+        let ids: Vec<u64> = conf_ids.iter().map(|c| c.0).collect();
+        let response = self.op(
+            Op::QueryConfInfos,
+            agent,
+            serde_json::json!({ "confIds": ids }),
+        );
+        assert_retcode(&response, "0");
+        response.result
+    }
+}
+
+/// The platform's invariants, as the property test and the scenario tests check them after
+/// every step (agentgateway.md §9.3, issue 3 "Done when"):
+/// - joined, calling and ringing members never exceed the capacity;
+/// - an active conference has exactly one chair, a joined agent member;
+/// - no agent points at a conference that no longer exists or that does not list it (as a
+///   member, or as the chair of an application), and no agent is listed by two conferences.
+#[track_caller]
+pub fn assert_invariants(p: &Platform) {
+    use confsim_core::state::Address;
+    use std::collections::BTreeMap;
+    let mut listed: BTreeMap<AgentId, ConfId> = BTreeMap::new();
+    for c in p.conferences() {
+        assert!(
+            c.occupancy() <= c.capacity,
+            "conference {} has {} members for a capacity of {}",
+            c.id,
+            c.occupancy(),
+            c.capacity
+        );
+        if c.is_active() {
+            let chairs: Vec<_> = c
+                .members
+                .iter()
+                .filter(|m| m.is_joined() && m.address == Address::Agent(c.chair))
+                .collect();
+            assert_eq!(
+                chairs.len(),
+                1,
+                "active conference {} has its chair {} joined exactly once: {:?}",
+                c.id,
+                c.chair,
+                c.members
+            );
+            assert_eq!(
+                p.agent(c.chair).and_then(|a| a.conf),
+                Some(c.id),
+                "the chair of active conference {} is attached to it",
+                c.id
+            );
+        }
+        let mut agents: Vec<AgentId> = c.members.iter().filter_map(|m| m.address.agent()).collect();
+        if !matches!(c.phase, confsim_core::Phase::Ending) {
+            agents.push(c.chair);
+        }
+        agents.sort();
+        agents.dedup();
+        for a in agents {
+            let attached = p.agent(a).and_then(|x| x.conf);
+            if attached == Some(c.id) {
+                if let Some(other) = listed.insert(a, c.id) {
+                    panic!("agent {a} is attached to conferences {other} and {}", c.id);
+                }
+            }
+        }
+    }
+    for (id, a) in p.agents() {
+        if let Some(conf) = a.conf {
+            let Some(c) = p.conference(conf) else {
+                panic!("agent {id} points at conference {conf}, which no longer exists");
+            };
+            assert!(
+                c.members.iter().any(|m| m.address == Address::Agent(id)) || c.chair == id,
+                "agent {id} points at conference {conf}, which does not list it"
+            );
+            assert!(
+                !matches!(c.phase, confsim_core::Phase::Ending),
+                "agent {id} is stuck in conference {conf}, which has ended: {c:?}"
+            );
+        }
+    }
+}
