@@ -1,4 +1,4 @@
-//! The `confsim` command line: `run`, `validate` and `replay` (product.md §2).
+//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2).
 //!
 //! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
 //! hold (a failed expectation, journals that differ under `--check-determinism`); 2 bad input
@@ -7,6 +7,7 @@
 
 mod replay;
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Command {
     },
     /// Re-execute captured journals and compare every record (exit 1 if any diverged).
     Replay(replay::ReplayArgs),
+    /// Serve the vendor's AgentGateway HTTP interface over the simulated platform.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Replay(args) => replay::replay(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match outcome {
         Ok(code) => code,

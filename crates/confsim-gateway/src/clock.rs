@@ -1,0 +1,76 @@
+//! The gateway's clocks: the wall clock (the engine's `WallClock`, read at each request) and
+//! the manual clock (the engine's own time, moved only by the control API).
+//!
+//! This module is the gateway's one reader of the real clock, as the engine's clock module is
+//! the engine's; `clippy.toml` bans `Instant::now` and `SystemTime::now` everywhere else.
+
+use crate::config::ClockMode;
+use confsim_core::SimTime;
+use confsim_engine::WallClock;
+use std::time::Instant;
+
+/// How the gateway finds "now" in simulated time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SimClock {
+    Wall(WallClock),
+    /// The engine's time is the clock: nothing moves it but `advance`.
+    Manual,
+}
+
+impl SimClock {
+    pub fn start(mode: ClockMode, start: SimTime) -> Self {
+        match mode {
+            ClockMode::Wall { speed } => SimClock::Wall(WallClock::start(start, speed)),
+            ClockMode::Manual => SimClock::Manual,
+        }
+    }
+
+    /// The simulated present. The engine's time never goes back: on the wall clock a request
+    /// that raced a timer firing may find the engine a millisecond ahead of its own reading.
+    pub fn now(&self, engine_now: SimTime) -> SimTime {
+        match self {
+            SimClock::Wall(w) => w.sim_at(real_now()).max(engine_now),
+            SimClock::Manual => engine_now,
+        }
+    }
+
+    /// The real instant at which simulated `t` is reached (`None` on the manual clock, where
+    /// no real instant ever reaches anything).
+    pub fn real_instant(&self, t: SimTime) -> Option<Instant> {
+        match self {
+            SimClock::Wall(w) => Some(w.real_instant(t)),
+            SimClock::Manual => None,
+        }
+    }
+
+    pub fn speed(&self) -> f64 {
+        match self {
+            SimClock::Wall(w) => w.speed(),
+            SimClock::Manual => 0.0,
+        }
+    }
+
+    pub fn mode(&self) -> &'static str {
+        match self {
+            SimClock::Wall(_) => "wall",
+            SimClock::Manual => "manual",
+        }
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // The gateway's one reading of the real clock.
+pub(crate) fn real_now() -> Instant {
+    Instant::now()
+}
+
+/// The present real time as a `SimTime`, truncated to the second: the default start of a
+/// wall-clock session, so that `loginTime` and `eventGenTime` look like the present to a client.
+/// (A journal's header then depends on when the session began, which is what it records.)
+#[allow(clippy::disallowed_methods)] // Read once, at start-up, and written into the header.
+pub fn present() -> SimTime {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 * 1000)
+        .unwrap_or(0);
+    SimTime::from_unix_ms(ms)
+}

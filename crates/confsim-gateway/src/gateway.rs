@@ -1,0 +1,684 @@
+//! The gateway's heart: one engine behind one lock, and the request flows over it.
+//!
+//! Every request that touches the platform takes the lock, brings simulated time up to "now"
+//! (the wall clock's reading, or the manual clock's stored time) by firing every timer due on
+//! the way in order, submits its input at now, fires whatever that made due at now (an event
+//! with zero latency is queued before the response returns), and lets go. One lock rather than
+//! finer ones because the engine is one sequence: the journal is totally ordered, and a request
+//! is a few microseconds of work under it. The background task of the wall clock takes the
+//! same lock to fire timers when their real instant comes.
+//!
+//! Order within an instant: a request at simulated time T runs after every timer due at or
+//! before T. (The scenario runner puts a step *before* the timers of its instant; the journal
+//! records which happened, and `confsim replay` reproduces either, by `seq`.)
+//!
+//! Inactivity deadlines are the engine's *driver items* (token = agent id), so they interleave
+//! with platform timers in simulated-time order; the sign-out they cause is a `forceLogout`
+//! input like any other, journaled, so a replay reproduces it.
+
+use crate::clock::SimClock;
+use crate::config::{ClockMode, GatewayConfig, GuidPolicy};
+use crate::error::Result;
+use crate::journal::{self, Forgotten, JournalMemory, JournalTap};
+use crate::metrics::{self, HttpCounters, Snapshot};
+use crate::sessions::{Desk, Idle, Phase, Purpose, Take};
+use confsim_core::{
+    AgentId, AgentState, Input, Op, Rejection, Response, SimDuration, SimTime, retcode,
+};
+use confsim_engine::{Engine, EngineError, Step};
+use confsim_journal::{Header, Summary};
+use serde_json::{Value, json};
+use std::fs::File;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{Notify, watch};
+
+/// The state under the lock.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    engine: Engine<JournalTap>,
+    desk: Desk,
+    clock: SimClock,
+    guid: GuidPolicy,
+    inactivity: Option<SimDuration>,
+    /// The deadline the wall clock's task sleeps towards (`None`: nothing, or not asleep).
+    ticker_target: Option<SimTime>,
+}
+
+/// A synchronous answer and the Guid to send in `Set-GUID`, if any.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub response: Response,
+    pub set_guid: Option<String>,
+}
+
+impl Answer {
+    fn plain(response: Response) -> Self {
+        Answer {
+            response,
+            set_guid: None,
+        }
+    }
+}
+
+/// What a poll answers.
+#[derive(Debug)]
+pub(crate) enum PollAnswer {
+    /// The full body, ready to send.
+    Event(String, Option<String>),
+    Empty(Option<String>),
+    Refused(Response),
+}
+
+/// The interfaces the gateway answers itself (agentgateway.md §3 S8–S10): they read or touch
+/// the session, not the platform, so they are not journaled.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SessionCall {
+    AgentStatus,
+    UpdateGuid,
+    Heartbeat,
+}
+
+/// The wall clock cannot be advanced by hand (the control API answers 409).
+#[derive(Debug)]
+pub(crate) struct OnTheWallClock;
+
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    journal: Arc<Mutex<JournalMemory>>,
+    pub config: GatewayConfig,
+    header: Header,
+    /// Wakes the wall clock's task when a request made the next deadline earlier.
+    tick: Notify,
+    shutdown: watch::Sender<bool>,
+    pub http: HttpCounters,
+}
+
+/// A running gateway: cheap to clone (handlers share one).
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("clock", &self.shared.config.clock)
+            .field("seed", &self.shared.header.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks the engine. A handler that panicked while holding the lock (a broken invariant in the
+/// core) poisons it; the gateway goes on with the state as the panic left it rather than
+/// answering every later request with an error, and the panic itself was logged and answered.
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    inner
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The answer to a failure of the engine itself (its journal; never a client's doing).
+fn engine_failure(error: &EngineError) -> Response {
+    tracing::error!(%error, "the engine failed");
+    Rejection::new(
+        retcode::OPERATION_EXCEPTION,
+        format!("the simulator failed: {error}"),
+    )
+    .into()
+}
+
+impl Inner {
+    fn now(&self) -> SimTime {
+        self.clock.now(self.engine.now())
+    }
+
+    /// Brings the engine up to the present, firing everything due on the way.
+    fn catch_up(&mut self) -> Result<SimTime, EngineError> {
+        let now = self.now();
+        self.advance_to(now)?;
+        Ok(now)
+    }
+
+    /// Fires every timer and handles every inactivity deadline due at or before `t`, in
+    /// (time, sequence) order, then sets the time to `t`.
+    fn advance_to(&mut self, t: SimTime) -> Result<(), EngineError> {
+        loop {
+            match self.engine.step(t, &mut self.desk)? {
+                Step::Idle => break,
+                Step::Fired => {}
+                Step::Driver(token) => self.inactivity_due(token)?,
+            }
+        }
+        let now = self.engine.now().max(t);
+        self.engine.set_time(now)
+    }
+
+    fn inactivity_due(&mut self, token: u64) -> Result<(), EngineError> {
+        let (Some(period), Ok(id)) = (self.inactivity, u32::try_from(token)) else {
+            return Ok(());
+        };
+        let id = AgentId(id);
+        let now = self.engine.now();
+        match self.desk.inactivity_due(id, now, period) {
+            Idle::Nothing | Idle::Expire => {}
+            Idle::Later(at) => self.engine.schedule_driver(at, token),
+            Idle::SignOut => {
+                tracing::info!(agent = %id, "no request for the inactivity period: signing out");
+                let input = Input::new(Op::ForceLogout, id.to_string(), Value::Null);
+                let response = self.engine.submit(input, &mut self.desk)?;
+                self.desk.counters.inactivity_signouts += 1;
+                if response.is_success() {
+                    self.desk.signed_out(id, true);
+                } else {
+                    // The platform had signed it out already (it cannot, today, without the
+                    // gateway knowing); the session is over either way.
+                    self.desk.signed_out(id, false);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Submits an input at `now` and keeps the sessions in step with its answer.
+    fn submit(
+        &mut self,
+        input: Input,
+        id: Option<AgentId>,
+        now: SimTime,
+    ) -> Result<Answer, EngineError> {
+        let op = input.op;
+        let response = self.engine.submit(input, &mut self.desk)?;
+        let mut set_guid = None;
+        if response.is_success()
+            && let Some(id) = id
+        {
+            match op {
+                Op::Login | Op::ForceLogin => {
+                    set_guid = Some(self.desk.signed_in(id, now));
+                    if let Some(period) = self.inactivity {
+                        self.engine
+                            .schedule_driver(now.saturating_add(period), u64::from(id.0));
+                    }
+                }
+                Op::Logout => self.desk.signed_out(id, false),
+                Op::ForceLogout => self.desk.signed_out(id, true),
+                _ => {}
+            }
+        }
+        // What the input made due now (zero latency) happens before the answer leaves.
+        self.advance_to(now)?;
+        Ok(Answer { response, set_guid })
+    }
+
+    /// Whether the wall clock's task must look again: the next deadline moved earlier than
+    /// the one it sleeps towards.
+    fn ticker_must_wake(&mut self) -> bool {
+        if matches!(self.clock, SimClock::Manual) {
+            return false;
+        }
+        match (self.engine.next_deadline(), self.ticker_target) {
+            (Some(next), Some(target)) => next < target,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    fn reject(&mut self, rejection: Rejection) -> Response {
+        self.desk.counters.count_gateway_retcode(rejection.retcode);
+        rejection.into()
+    }
+}
+
+/// Whether an operation needs a Guid: all but sign-in (agentgateway.md §1: `Guid` on every
+/// call except sign-in).
+fn needs_guid(op: Op) -> bool {
+    !matches!(op, Op::Login | Op::ForceLogin)
+}
+
+/// The gateway status of an agent (agentgateway.md §8.2) from its platform state.
+fn agent_state_code(signed_in: bool, state: AgentState) -> u8 {
+    match (signed_in, state) {
+        (false, _) => 2,
+        (true, AgentState::Busy) => 3,
+        (true, AgentState::Idle) => 4,
+        (true, AgentState::Work) => 5,
+        (true, AgentState::Talking) => 7,
+        (true, AgentState::Rest) => 8,
+    }
+}
+
+impl Gateway {
+    /// A gateway over a fresh platform as `config` describes it, journaling to `journal` (if
+    /// given) and to memory. Needs no runtime; the wall clock starts now.
+    pub fn new(config: GatewayConfig, journal: Option<File>) -> Result<Self> {
+        config.check()?;
+        let header = Header::new(
+            "serve",
+            config.seed,
+            config.start,
+            config.platform.clone(),
+            config.agents.clone(),
+        );
+        let memory = Arc::new(Mutex::new(JournalMemory::new(config.journal_memory_bytes)));
+        let engine = Engine::new(&header, JournalTap::new(journal, memory.clone()))?;
+        let inner = Inner {
+            engine,
+            desk: Desk::new(config.queue_capacity),
+            clock: SimClock::start(config.clock, config.start),
+            guid: config.guid,
+            inactivity: config.inactivity,
+            ticker_target: None,
+        };
+        let (shutdown, _) = watch::channel(false);
+        Ok(Gateway {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(inner),
+                journal: memory,
+                config,
+                header,
+                tick: Notify::new(),
+                shutdown,
+                http: HttpCounters::default(),
+            }),
+        })
+    }
+
+    /// The journal's header (the seed, the start, the platform and the roster).
+    pub fn header(&self) -> &Header {
+        &self.shared.header
+    }
+
+    pub fn config(&self) -> &GatewayConfig {
+        &self.shared.config
+    }
+
+    /// The simulated present.
+    pub fn now(&self) -> SimTime {
+        lock(&self.shared.inner).now()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.shared.inner)
+    }
+
+    fn wake_ticker_if(&self, wake: bool) {
+        if wake {
+            self.shared.tick.notify_one();
+        }
+    }
+
+    /// One call to a journaled interface. `guid` is the request's `Guid` header.
+    pub(crate) fn call(&self, input: Input, guid: Option<&str>) -> Answer {
+        let mut inner = self.lock();
+        let now = match inner.catch_up() {
+            Ok(now) => now,
+            Err(e) => return Answer::plain(engine_failure(&e)),
+        };
+        // The path id first (product.md §7.1): one that is not an agent id goes to the core,
+        // which answers 000-002 and journals it. A real id must carry that agent's Guid.
+        let id = inner
+            .engine
+            .platform()
+            .config()
+            .agent_id_range
+            .parse_path_id(&input.agent);
+        if needs_guid(input.op)
+            && let Some(id) = id
+            && let Err(rejection) = inner.desk.authenticate(id, guid, now, Purpose::Call)
+        {
+            return Answer::plain(inner.reject(rejection));
+        }
+        let answer = match inner.submit(input, id, now) {
+            Ok(answer) => answer,
+            Err(e) => Answer::plain(engine_failure(&e)),
+        };
+        let wake = inner.ticker_must_wake();
+        drop(inner);
+        self.wake_ticker_if(wake);
+        answer
+    }
+
+    /// The path id of a gateway-answered interface, or its `000-002`.
+    fn path_id(inner: &mut Inner, raw: &str) -> Result<AgentId, Response> {
+        let range = inner.engine.platform().config().agent_id_range;
+        range.parse_path_id(raw).ok_or_else(|| {
+            inner.reject(Rejection::new(
+                retcode::INVALID_PARAMETER,
+                format!("agent id {raw:?} is not a number from {range}"),
+            ))
+        })
+    }
+
+    /// `agentstatus`, `updateGuid` and `heartbeat`.
+    pub(crate) fn session_call(
+        &self,
+        kind: SessionCall,
+        raw_id: &str,
+        guid: Option<&str>,
+    ) -> Answer {
+        let mut inner = self.lock();
+        let now = match inner.catch_up() {
+            Ok(now) => now,
+            Err(e) => return Answer::plain(engine_failure(&e)),
+        };
+        let id = match Self::path_id(&mut inner, raw_id) {
+            Ok(id) => id,
+            Err(response) => return Answer::plain(response),
+        };
+        let auth = match inner.desk.authenticate(id, guid, now, Purpose::Call) {
+            Ok(auth) => auth,
+            Err(rejection) => return Answer::plain(inner.reject(rejection)),
+        };
+        let policy = inner.guid;
+        let answer = match kind {
+            SessionCall::AgentStatus => {
+                let (signed_in, state) = inner
+                    .engine
+                    .platform()
+                    .agent(id)
+                    .map_or((false, AgentState::Idle), |a| (a.signed_in, a.state));
+                Answer::plain(Response::success(json!({
+                    "agentState": agent_state_code(signed_in, state),
+                    // "Working" is the vendor's wrap-up state (§8.2 value 5, CTI 6).
+                    "isWorking": signed_in && state == AgentState::Work,
+                })))
+            }
+            SessionCall::UpdateGuid => {
+                let guid = inner.desk.replace_guid(id, now, &policy);
+                Answer {
+                    response: Response::success(json!({ "guid": guid })),
+                    set_guid: guid,
+                }
+            }
+            SessionCall::Heartbeat => {
+                // The heartbeat carries dynamic-mode rotations in push mode (§2.1).
+                let set_guid = inner.desk.rotate_if_due(id, now, &policy).or_else(|| {
+                    auth.used_previous
+                        .then(|| inner.desk.current_guid(id).map(str::to_owned))
+                        .flatten()
+                });
+                let login = inner
+                    .desk
+                    .session(id)
+                    .map_or(0, |s| s.login_time.as_unix_ms());
+                Answer {
+                    response: Response::success(json!({ "loginTime": login.to_string() })),
+                    set_guid,
+                }
+            }
+        };
+        let wake = inner.ticker_must_wake();
+        drop(inner);
+        self.wake_ticker_if(wake);
+        answer
+    }
+
+    /// `GET /agentevent/{agentid}`: the oldest event at once, or wait up to the poll wait
+    /// (real time) for one, or the empty answer. One event per answer, each exactly once.
+    pub(crate) async fn poll(&self, raw_id: &str, guid: Option<&str>) -> PollAnswer {
+        let deadline = tokio::time::Instant::now() + self.shared.config.poll_wait;
+        let mut shutdown = self.shared.shutdown.subscribe();
+        let (id, notify) = {
+            let mut inner = self.lock();
+            let now = match inner.catch_up() {
+                Ok(now) => now,
+                Err(e) => return PollAnswer::Refused(engine_failure(&e)),
+            };
+            let id = match Self::path_id(&mut inner, raw_id) {
+                Ok(id) => id,
+                Err(response) => return PollAnswer::Refused(response),
+            };
+            if let Err(rejection) = inner.desk.authenticate(id, guid, now, Purpose::Poll) {
+                return PollAnswer::Refused(inner.reject(rejection));
+            }
+            let Some(session) = inner.desk.session_mut(id) else {
+                return PollAnswer::Refused(
+                    Rejection::new(retcode::NOT_SIGNED_IN, "not signed in").into(),
+                );
+            };
+            session.polls_in_flight += 1;
+            (id, session.notify.clone())
+        };
+        let _held = HeldPoll { gateway: self, id };
+        let mut first = true;
+        loop {
+            {
+                let mut inner = self.lock();
+                let now = match inner.catch_up() {
+                    Ok(now) => now,
+                    Err(e) => return PollAnswer::Refused(engine_failure(&e)),
+                };
+                // Checked again after every wait: a forced sign-in elsewhere may have replaced
+                // this Guid while the poll was held, and its events are the new client's.
+                if !first
+                    && let Err(rejection) = inner.desk.authenticate(id, guid, now, Purpose::Poll)
+                {
+                    return PollAnswer::Refused(inner.reject(rejection));
+                }
+                first = false;
+                let taken = inner.desk.take(id);
+                let wake = inner.ticker_must_wake();
+                let out_of_time = tokio::time::Instant::now() >= deadline || *shutdown.borrow();
+                let answer = match taken {
+                    Take::Event(body) => Some(PollAnswer::Event(
+                        body,
+                        self.rotation(&mut inner, id, guid, now),
+                    )),
+                    Take::Over => Some(PollAnswer::Refused(inner.reject(Rejection::new(
+                        retcode::NOT_SIGNED_IN,
+                        format!("agent {id} is signed out"),
+                    )))),
+                    Take::Empty if out_of_time => {
+                        Some(PollAnswer::Empty(self.rotation(&mut inner, id, guid, now)))
+                    }
+                    Take::Empty => None,
+                };
+                drop(inner);
+                self.wake_ticker_if(wake);
+                if let Some(answer) = answer {
+                    return answer;
+                }
+            }
+            tokio::select! {
+                _ = notify.notified() => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = shutdown.wait_for(|stop| *stop) => {}
+            }
+        }
+    }
+
+    /// The `Set-GUID` of a poll answer: a rotation due in dynamic mode, or the current Guid
+    /// for a client still sending the replaced one.
+    fn rotation(
+        &self,
+        inner: &mut Inner,
+        id: AgentId,
+        guid: Option<&str>,
+        now: SimTime,
+    ) -> Option<String> {
+        let policy = inner.guid;
+        if let Some(new) = inner.desk.rotate_if_due(id, now, &policy) {
+            return Some(new);
+        }
+        let current = inner.desk.current_guid(id)?;
+        (guid != Some(current)
+            && inner
+                .desk
+                .session(id)
+                .is_some_and(|s| s.phase == Phase::SignedIn))
+        .then(|| current.to_owned())
+    }
+
+    /// `POST /simulator/clock/advance`: moves the manual clock on by `ms`, firing everything
+    /// due on the way, in order. Answers the new present.
+    pub(crate) fn advance(&self, ms: u64) -> Result<SimTime, OnTheWallClock> {
+        if let ClockMode::Wall { .. } = self.shared.config.clock {
+            return Err(OnTheWallClock);
+        }
+        let mut inner = self.lock();
+        let target = inner
+            .engine
+            .now()
+            .saturating_add(SimDuration::from_millis(ms));
+        if let Err(e) = inner.advance_to(target) {
+            engine_failure(&e);
+        }
+        Ok(inner.engine.now())
+    }
+
+    /// The clock's reading: (now, mode, speed).
+    pub(crate) fn clock(&self) -> (SimTime, &'static str, f64) {
+        let inner = self.lock();
+        (inner.now(), inner.clock.mode(), inner.clock.speed())
+    }
+
+    /// The journal from record `from` on (0: all of it, header included).
+    pub(crate) fn journal_from(&self, from: u64) -> Result<Vec<u8>, Forgotten> {
+        self.flush();
+        journal::lock(&self.shared.journal).read_from(from)
+    }
+
+    /// The whole journal as written so far, header included (for tests and tools).
+    pub fn journal_bytes(&self) -> Option<Vec<u8>> {
+        self.journal_from(0).ok()
+    }
+
+    /// Writes the journal's buffered records to the file and the in-memory copy.
+    pub fn flush(&self) {
+        if let Err(e) = self.lock().engine.flush() {
+            engine_failure(&e);
+        }
+    }
+
+    /// The Prometheus text of `GET /simulator/metrics`.
+    pub(crate) fn metrics(&self) -> String {
+        let snapshot = {
+            let mut inner = self.lock();
+            if let Err(e) = inner.catch_up() {
+                engine_failure(&e);
+            }
+            let platform = inner.engine.platform();
+            let (active_conferences, signed_in_agents) =
+                (platform.active_conferences(), platform.signed_in_agents());
+            let (inputs, events) = inner.engine.counts();
+            let memory = journal::lock(&self.shared.journal);
+            Snapshot {
+                counters: inner.desk.counters.clone(),
+                active_conferences,
+                signed_in_agents,
+                sessions: inner.desk.sessions(),
+                queued_events: inner.desk.queued(),
+                sim_time_ms: inner.engine.now().as_unix_ms(),
+                journal_records: inputs + events,
+                journal_memory_bytes: memory.held_bytes(),
+                journal_file_errors: memory.file_errors,
+            }
+        };
+        metrics::render(&snapshot, &self.shared.http)
+    }
+
+    /// The wall clock's task: sleeps until the real instant of the next deadline (or until a
+    /// request moves it earlier), then fires what is due; flushes the journal every second.
+    /// Returns when the gateway shuts down. On the manual clock it only flushes.
+    pub async fn run_clock(&self) {
+        let mut flush = tokio::time::interval(std::time::Duration::from_secs(1));
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown = self.shared.shutdown.subscribe();
+        loop {
+            let wake_at = {
+                let mut inner = self.lock();
+                let next = inner.engine.next_deadline();
+                inner.ticker_target = next;
+                next.and_then(|t| inner.clock.real_instant(t))
+            };
+            let sleep = async {
+                match wake_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = sleep => {
+                    let mut inner = self.lock();
+                    if let Err(e) = inner.catch_up() {
+                        engine_failure(&e);
+                    }
+                    inner.ticker_target = None;
+                }
+                _ = self.shared.tick.notified() => {}
+                _ = flush.tick() => self.flush(),
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+        }
+        self.flush();
+    }
+
+    /// Asks everything to stop: held polls answer at once, the clock's task ends.
+    pub fn shut_down(&self) {
+        self.shared.shutdown.send_replace(true);
+    }
+
+    /// Serves HTTP on `listener` until `signal` completes, with the clock's task beside it;
+    /// then lets held polls answer, flushes the journal and returns its summary (`None` if a
+    /// clone of this gateway is still alive elsewhere, so the engine could not be finished;
+    /// the journal is flushed either way).
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Option<Summary>> {
+        let clock = {
+            let gateway = self.clone();
+            tokio::spawn(async move { gateway.run_clock().await })
+        };
+        let stopper = self.clone();
+        let served = axum::serve(listener, crate::routes::router(self.clone()))
+            .with_graceful_shutdown(async move {
+                signal.await;
+                stopper.shut_down();
+            })
+            .await;
+        self.shut_down();
+        let _ = clock.await;
+        served.map_err(|error| crate::GatewayError::Io {
+            context: "serving HTTP".to_owned(),
+            error,
+        })?;
+        self.finish()
+    }
+
+    /// Finishes the journal: the summary (digest, records, bytes) when this is the last handle.
+    pub fn finish(self) -> Result<Option<Summary>> {
+        match Arc::try_unwrap(self.shared) {
+            Ok(shared) => {
+                let inner = shared.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+                let (summary, _, _) = inner.engine.finish()?;
+                Ok(Some(summary))
+            }
+            Err(shared) => {
+                Gateway { shared }.flush();
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Marks a poll as held while it lives: the agent is listening, so not inactive. When the poll
+/// ends (answered, or its client went away and the future was dropped) the end counts as
+/// activity too.
+struct HeldPoll<'a> {
+    gateway: &'a Gateway,
+    id: AgentId,
+}
+
+impl Drop for HeldPoll<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.gateway.lock();
+        let now = inner.now();
+        if let Some(s) = inner.desk.session_mut(self.id) {
+            s.polls_in_flight = s.polls_in_flight.saturating_sub(1);
+            s.last_activity = s.last_activity.max(now);
+        }
+    }
+}

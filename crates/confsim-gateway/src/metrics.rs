@@ -1,0 +1,337 @@
+//! Counters and their Prometheus text rendering (`GET /simulator/metrics`).
+//!
+//! The journal-derived counters (inputs by operation, events by type, retcodes) are counted
+//! by the same observer that routes events to the agents' queues, under the engine's lock, so
+//! they agree with the journal exactly. The gateway's own counters (Guid rejections, dropped
+//! events, HTTP statuses) count what never reaches the journal.
+
+use confsim_core::{EventType, Op};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counts kept with the engine (under its lock).
+#[derive(Debug, Clone)]
+pub(crate) struct Counters {
+    pub inputs: Vec<u64>,
+    pub events: Vec<u64>,
+    /// Retcodes of journaled inputs, in order of first appearance (few distinct values, so a
+    /// linear search beats hashing and allocates only for a retcode never seen before).
+    pub retcodes: Vec<(String, u64)>,
+    /// Requests the gateway answered itself, by retcode (Guid checks, bad ids on gateway-only
+    /// interfaces): not in the journal.
+    pub gateway_retcodes: Vec<(&'static str, u64)>,
+    /// Events dropped from a full queue (the oldest goes).
+    pub dropped: u64,
+    /// Events for an agent with no session at the gateway (it never signed in over HTTP, or
+    /// its session ended): journaled, delivered to nobody.
+    pub undelivered: u64,
+    /// Events delivered by a poll.
+    pub delivered: u64,
+    pub inactivity_signouts: u64,
+    /// Signed-out sessions forgotten because nobody polled their remaining events.
+    pub expired_sessions: u64,
+    pub guid_rotations: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            inputs: vec![0; Op::ALL.len()],
+            events: vec![0; EventType::ALL.len()],
+            retcodes: Vec::new(),
+            gateway_retcodes: Vec::new(),
+            dropped: 0,
+            undelivered: 0,
+            delivered: 0,
+            inactivity_signouts: 0,
+            expired_sessions: 0,
+            guid_rotations: 0,
+        }
+    }
+}
+
+impl Counters {
+    pub fn count_input(&mut self, op: Op, retcode: &str) {
+        self.inputs[op as usize] += 1;
+        match self.retcodes.iter_mut().find(|(r, _)| r == retcode) {
+            Some((_, n)) => *n += 1,
+            None => self.retcodes.push((retcode.to_owned(), 1)),
+        }
+    }
+
+    pub fn count_event(&mut self, ty: EventType) {
+        self.events[ty as usize] += 1;
+    }
+
+    pub fn count_gateway_retcode(&mut self, retcode: &'static str) {
+        match self
+            .gateway_retcodes
+            .iter_mut()
+            .find(|(r, _)| *r == retcode)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.gateway_retcodes.push((retcode, 1)),
+        }
+    }
+}
+
+/// HTTP responses by status class, counted outside the engine's lock.
+#[derive(Debug, Default)]
+pub(crate) struct HttpCounters {
+    /// 1xx … 5xx.
+    classes: [AtomicU64; 5],
+    pub body_too_large: AtomicU64,
+    pub not_found: AtomicU64,
+    pub panics: AtomicU64,
+}
+
+impl HttpCounters {
+    pub fn count(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.classes[class].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of everything the metrics page shows.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub counters: Counters,
+    pub active_conferences: usize,
+    pub signed_in_agents: usize,
+    pub sessions: usize,
+    pub queued_events: usize,
+    pub sim_time_ms: i64,
+    pub journal_records: u64,
+    pub journal_memory_bytes: usize,
+    pub journal_file_errors: u64,
+}
+
+/// Renders the Prometheus text exposition format (version 0.0.4).
+pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
+    let mut out = String::with_capacity(8 * 1024);
+    let c = &s.counters;
+    family(
+        &mut out,
+        "confsim_inputs_total",
+        "counter",
+        "Journaled inputs, by operation (vendor log name).",
+    );
+    for op in Op::ALL {
+        let _ = writeln!(
+            out,
+            "confsim_inputs_total{{op=\"{}\"}} {}",
+            op.name(),
+            c.inputs[*op as usize]
+        );
+    }
+    family(
+        &mut out,
+        "confsim_events_total",
+        "counter",
+        "Journaled events, by event type.",
+    );
+    for ty in EventType::ALL {
+        let _ = writeln!(
+            out,
+            "confsim_events_total{{type=\"{}\"}} {}",
+            ty.name(),
+            c.events[*ty as usize]
+        );
+    }
+    family(
+        &mut out,
+        "confsim_retcodes_total",
+        "counter",
+        "Synchronous answers of journaled inputs, by retcode.",
+    );
+    let mut retcodes = c.retcodes.clone();
+    retcodes.sort();
+    for (retcode, n) in &retcodes {
+        let _ = writeln!(out, "confsim_retcodes_total{{retcode=\"{retcode}\"}} {n}");
+    }
+    family(
+        &mut out,
+        "confsim_gateway_rejections_total",
+        "counter",
+        "Requests answered by the gateway itself without reaching the platform (not journaled), by retcode.",
+    );
+    let mut rejected = c.gateway_retcodes.clone();
+    rejected.sort();
+    for (retcode, n) in &rejected {
+        let _ = writeln!(
+            out,
+            "confsim_gateway_rejections_total{{retcode=\"{retcode}\"}} {n}"
+        );
+    }
+    let gauges: [(&str, &str, u64); 6] = [
+        (
+            "confsim_active_conferences",
+            "Conferences between AgentConf_RequestSuccess and their release.",
+            s.active_conferences as u64,
+        ),
+        (
+            "confsim_signed_in_agents",
+            "Agents signed in on the platform.",
+            s.signed_in_agents as u64,
+        ),
+        (
+            "confsim_gateway_sessions",
+            "Sessions (issued Guids) at the gateway, signed-out ones still draining included.",
+            s.sessions as u64,
+        ),
+        (
+            "confsim_gateway_queued_events",
+            "Events waiting in the agents' queues for a poll.",
+            s.queued_events as u64,
+        ),
+        (
+            "confsim_journal_memory_bytes",
+            "Bytes of journal held in memory for GET /simulator/journal.",
+            s.journal_memory_bytes as u64,
+        ),
+        (
+            "confsim_journal_records",
+            "Records journaled (the last seq).",
+            s.journal_records,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        family(&mut out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    family(
+        &mut out,
+        "confsim_simulated_time_ms",
+        "gauge",
+        "The engine's simulated time, in milliseconds since the Unix epoch.",
+    );
+    let _ = writeln!(out, "confsim_simulated_time_ms {}", s.sim_time_ms);
+    let counters: [(&str, &str, u64); 8] = [
+        (
+            "confsim_gateway_events_dropped_total",
+            "Events dropped because an agent's queue was full (the oldest goes first).",
+            c.dropped,
+        ),
+        (
+            "confsim_gateway_events_undelivered_total",
+            "Events for agents with no session at the gateway.",
+            c.undelivered,
+        ),
+        (
+            "confsim_gateway_events_delivered_total",
+            "Events handed to a polling client.",
+            c.delivered,
+        ),
+        (
+            "confsim_gateway_inactivity_signouts_total",
+            "Agents signed out by the gateway after sending nothing for the inactivity period.",
+            c.inactivity_signouts,
+        ),
+        (
+            "confsim_gateway_expired_sessions_total",
+            "Signed-out sessions forgotten with events nobody polled.",
+            c.expired_sessions,
+        ),
+        (
+            "confsim_gateway_guid_rotations_total",
+            "Guids replaced (dynamic mode rotation and updateGuid).",
+            c.guid_rotations,
+        ),
+        (
+            "confsim_journal_file_errors_total",
+            "Failed writes to the --journal file (after the first, the file is no longer written).",
+            s.journal_file_errors,
+        ),
+        (
+            "confsim_http_panics_total",
+            "Handler panics caught and answered with 100-007.",
+            http.panics.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    family(
+        &mut out,
+        "confsim_http_responses_total",
+        "counter",
+        "HTTP responses, by status class.",
+    );
+    for (i, n) in http.classes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "confsim_http_responses_total{{class=\"{}xx\"}} {}",
+            i + 1,
+            n.load(Ordering::Relaxed)
+        );
+    }
+    family(
+        &mut out,
+        "confsim_http_refused_total",
+        "counter",
+        "Requests refused at the transport: unknown paths (404) and bodies over the limit (413).",
+    );
+    let _ = writeln!(
+        out,
+        "confsim_http_refused_total{{reason=\"not_found\"}} {}",
+        http.not_found.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "confsim_http_refused_total{{reason=\"body_too_large\"}} {}",
+        http.body_too_large.load(Ordering::Relaxed)
+    );
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_land_under_their_labels() {
+        let mut c = Counters::default();
+        c.count_input(Op::RequestAgentConf, "0");
+        c.count_input(Op::RequestAgentConf, "000-002");
+        c.count_input(Op::Login, "0");
+        c.count_event(EventType::AgentConfTimeout);
+        c.count_gateway_retcode("100-006");
+        let snapshot = Snapshot {
+            counters: c,
+            active_conferences: 2,
+            signed_in_agents: 3,
+            sessions: 3,
+            queued_events: 4,
+            sim_time_ms: 5,
+            journal_records: 6,
+            journal_memory_bytes: 7,
+            journal_file_errors: 0,
+        };
+        let http = HttpCounters::default();
+        http.count(200);
+        http.count(404);
+        let text = render(&snapshot, &http);
+        for line in [
+            "confsim_inputs_total{op=\"requestAgentConf\"} 2",
+            "confsim_inputs_total{op=\"login\"} 1",
+            "confsim_events_total{type=\"AgentConf_Timeout\"} 1",
+            "confsim_retcodes_total{retcode=\"0\"} 2",
+            "confsim_retcodes_total{retcode=\"000-002\"} 1",
+            "confsim_gateway_rejections_total{retcode=\"100-006\"} 1",
+            "confsim_active_conferences 2",
+            "confsim_signed_in_agents 3",
+            "confsim_http_responses_total{class=\"4xx\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}

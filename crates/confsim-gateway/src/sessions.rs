@@ -1,0 +1,488 @@
+//! The gateway's sessions: who holds which Guid, each agent's queue of events awaiting a
+//! poll, and the observer that fills the queues from the journal.
+//!
+//! Authentication is transport, not platform: the core numbers sessions, this module maps a
+//! session to an unguessable Guid (a version-4 UUID, 122 bits from the operating system's
+//! randomness) and checks it on every call *before* the platform sees the call. A call that
+//! fails the check is answered `100-006` and never journaled, because it never happened as far
+//! as the platform is concerned (the same request with the right Guid would be journaled).
+//!
+//! A session lives from a successful sign-in until its agent has signed out *and* its client
+//! has polled every event left for it (so the client sees `AgentOther_ShutdownService` after a
+//! forced sign-out); after that its Guid is `100-006` too. A signed-out session nobody polls
+//! is forgotten after the inactivity period.
+
+use crate::config::{GuidMode, GuidPolicy, NODE_NAME};
+use crate::metrics::Counters;
+use confsim_core::record::Record;
+use confsim_core::{AgentId, Event, EventType, Rejection, SimTime, retcode};
+use confsim_engine::Observer;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Where a session is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    SignedIn,
+    /// Signed out; the Guid still polls the remaining events. `awaiting_shutdown`: a forced
+    /// sign-out whose `AgentOther_ShutdownService` has not been journaled yet.
+    SignedOut {
+        awaiting_shutdown: bool,
+    },
+}
+
+/// One agent's session at the gateway.
+#[derive(Debug)]
+pub(crate) struct Session {
+    guid: String,
+    issued_at: SimTime,
+    /// The replaced Guid and until when it is still accepted.
+    previous: Option<(String, SimTime)>,
+    pub login_time: SimTime,
+    pub last_activity: SimTime,
+    pub phase: Phase,
+    pub polls_in_flight: u32,
+    /// Events awaiting a poll, oldest first, with their instants. Kept typed and serialized
+    /// when polled: most of the cost of an event nobody polls (a client that went away, a
+    /// queue overflowing) is then never paid.
+    queue: VecDeque<(SimTime, Event)>,
+    pub notify: Arc<Notify>,
+}
+
+/// What a call needs its Guid for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Any interface but polling: only a signed-in session's Guid.
+    Call,
+    /// Polling: a signed-out session's Guid too, while events remain for it.
+    Poll,
+}
+
+/// A successful Guid check.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Authenticated {
+    /// The client sent the replaced Guid (in its grace window): tell it the current one.
+    pub used_previous: bool,
+}
+
+/// What a poll finds in the queue.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Take {
+    Event(String),
+    /// Nothing yet; wait.
+    Empty,
+    /// Signed out and drained: the session is over.
+    Over,
+}
+
+/// What to do when an agent's inactivity deadline comes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Nothing: no session (or the item is stale).
+    Nothing,
+    /// Active since: look again then.
+    Later(SimTime),
+    /// Silent for the whole period: sign it out.
+    SignOut,
+    /// A signed-out session nobody polled: forget it.
+    Expire,
+}
+
+/// The sessions, the queues and the counters: the engine's observer.
+#[derive(Debug)]
+pub(crate) struct Desk {
+    sessions: FxHashMap<AgentId, Session>,
+    pub counters: Counters,
+    queue_capacity: usize,
+    queued: usize,
+}
+
+/// A fresh Guid: `<uuid>.AgentGateway0`, the shape of the vendor's.
+fn new_guid() -> String {
+    format!("{}.{NODE_NAME}", uuid::Uuid::new_v4())
+}
+
+/// Compares without stopping at the first difference, so timing does not tell an attacker how
+/// much of a guess was right (cheap, and a Guid is a credential).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Desk {
+    pub fn new(queue_capacity: usize) -> Self {
+        Desk {
+            sessions: FxHashMap::default(),
+            counters: Counters::default(),
+            queue_capacity,
+            queued: 0,
+        }
+    }
+
+    pub fn session(&self, id: AgentId) -> Option<&Session> {
+        self.sessions.get(&id)
+    }
+
+    pub fn session_mut(&mut self, id: AgentId) -> Option<&mut Session> {
+        self.sessions.get_mut(&id)
+    }
+
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Checks the Guid a request carries for agent `id` at `now`, and counts the request as
+    /// the agent's activity. Failures are `100-006`, as the vendor answers a wrong Guid.
+    pub fn authenticate(
+        &mut self,
+        id: AgentId,
+        guid: Option<&str>,
+        now: SimTime,
+        purpose: Purpose,
+    ) -> Result<Authenticated, Rejection> {
+        let reject = |message: String| Rejection::new(retcode::NOT_SIGNED_IN, message);
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return Err(reject(format!("agent {id} is not signed in")));
+        };
+        let Some(guid) = guid else {
+            return Err(reject(
+                "the Guid header is missing: send the Guid issued at sign-in (Set-GUID)".to_owned(),
+            ));
+        };
+        let used_previous = if same(guid, &session.guid) {
+            false
+        } else if session
+            .previous
+            .as_ref()
+            .is_some_and(|(old, until)| now < *until && same(guid, old))
+        {
+            true
+        } else {
+            return Err(reject(format!(
+                "the Guid is not the one issued to agent {id} (expired, replaced, or another agent's)"
+            )));
+        };
+        if purpose == Purpose::Call && session.phase != Phase::SignedIn {
+            return Err(reject(format!("agent {id} is signed out")));
+        }
+        session.last_activity = now;
+        Ok(Authenticated { used_previous })
+    }
+
+    /// A successful sign-in (or forced sign-in): a new Guid, and the old one (if any) no longer
+    /// valid. Events still queued stay: they are the agent's.
+    pub fn signed_in(&mut self, id: AgentId, now: SimTime) -> String {
+        let guid = new_guid();
+        match self.sessions.get_mut(&id) {
+            Some(s) => {
+                s.guid.clone_from(&guid);
+                s.issued_at = now;
+                s.previous = None;
+                s.login_time = now;
+                s.last_activity = now;
+                s.phase = Phase::SignedIn;
+            }
+            None => {
+                self.sessions.insert(
+                    id,
+                    Session {
+                        guid: guid.clone(),
+                        issued_at: now,
+                        previous: None,
+                        login_time: now,
+                        last_activity: now,
+                        phase: Phase::SignedIn,
+                        polls_in_flight: 0,
+                        queue: VecDeque::new(),
+                        notify: Arc::new(Notify::new()),
+                    },
+                );
+            }
+        }
+        guid
+    }
+
+    /// A successful sign-out: the Guid keeps polling what is left.
+    pub fn signed_out(&mut self, id: AgentId, awaiting_shutdown: bool) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.phase = Phase::SignedOut { awaiting_shutdown };
+            // A poll held for this agent may now have to answer 100-006.
+            s.notify.notify_one();
+        }
+    }
+
+    /// Replaces the agent's Guid; the old one stays valid for `grace`.
+    pub fn replace_guid(
+        &mut self,
+        id: AgentId,
+        now: SimTime,
+        policy: &GuidPolicy,
+    ) -> Option<String> {
+        let s = self.sessions.get_mut(&id)?;
+        let guid = new_guid();
+        let old = std::mem::replace(&mut s.guid, guid.clone());
+        s.previous = Some((old, now.saturating_add(policy.grace())));
+        s.issued_at = now;
+        self.counters.guid_rotations += 1;
+        Some(guid)
+    }
+
+    /// In dynamic mode, replaces a Guid that is at least `interval` old (agentgateway.md §2.1:
+    /// the new one goes out in the polling response's `Set-GUID`).
+    pub fn rotate_if_due(
+        &mut self,
+        id: AgentId,
+        now: SimTime,
+        policy: &GuidPolicy,
+    ) -> Option<String> {
+        if policy.mode != GuidMode::Dynamic {
+            return None;
+        }
+        let due = self.sessions.get(&id).is_some_and(|s| {
+            s.phase == Phase::SignedIn && now >= s.issued_at.saturating_add(policy.interval)
+        });
+        if due {
+            self.replace_guid(id, now, policy)
+        } else {
+            None
+        }
+    }
+
+    pub fn current_guid(&self, id: AgentId) -> Option<&str> {
+        self.sessions.get(&id).map(|s| s.guid.as_str())
+    }
+
+    /// Takes the oldest event for a poll.
+    pub fn take(&mut self, id: AgentId) -> Take {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return Take::Over;
+        };
+        if let Some((at, event)) = s.queue.pop_front() {
+            self.queued -= 1;
+            self.counters.delivered += 1;
+            return Take::Event(poll_body(&event, at));
+        }
+        match s.phase {
+            Phase::SignedOut {
+                awaiting_shutdown: false,
+            } => {
+                self.sessions.remove(&id);
+                Take::Over
+            }
+            _ => Take::Empty,
+        }
+    }
+
+    /// The agent's inactivity deadline has come at `now`.
+    pub fn inactivity_due(
+        &mut self,
+        id: AgentId,
+        now: SimTime,
+        period: confsim_core::SimDuration,
+    ) -> Idle {
+        let Some(s) = self.sessions.get(&id) else {
+            return Idle::Nothing;
+        };
+        let quiet_until = s.last_activity.saturating_add(period);
+        match s.phase {
+            // A poll held open is the client listening: it is not inactive, however long the
+            // hold lasts in simulated time (at --speed 60 a 10 s hold is 10 simulated minutes).
+            Phase::SignedIn if s.polls_in_flight > 0 => Idle::Later(now.saturating_add(period)),
+            _ if quiet_until > now => Idle::Later(quiet_until),
+            Phase::SignedIn => Idle::SignOut,
+            Phase::SignedOut { .. } => {
+                let s = self.sessions.remove(&id);
+                let left = s.map_or(0, |s| s.queue.len());
+                self.queued -= left;
+                self.counters.expired_sessions += 1;
+                Idle::Expire
+            }
+        }
+    }
+
+    fn route(&mut self, at: SimTime, event: &Event) {
+        self.counters.count_event(event.ty);
+        let Some(s) = self.sessions.get_mut(&event.agent) else {
+            self.counters.undelivered += 1;
+            return;
+        };
+        if s.queue.len() >= self.queue_capacity {
+            s.queue.pop_front();
+            self.queued -= 1;
+            self.counters.dropped += 1;
+        }
+        s.queue.push_back((at, event.clone()));
+        self.queued += 1;
+        if event.ty == EventType::AgentOtherShutdownService
+            && let Phase::SignedOut { awaiting_shutdown } = &mut s.phase
+        {
+            *awaiting_shutdown = false;
+        }
+        s.notify.notify_one();
+    }
+}
+
+impl Observer for Desk {
+    fn on_record(&mut self, _seq: u64, at: SimTime, record: &Record) {
+        match record {
+            Record::Input(input) => self.counters.count_input(input.op, &input.response.retcode),
+            Record::Event(event) => self.route(at, event),
+        }
+    }
+}
+
+/// The whole body of the poll that delivers `event`:
+/// `{"message":"","retcode":"0","event":{"eventType","workNo","content","eventGenTime"}}`.
+pub(crate) fn poll_body(event: &Event, at: SimTime) -> String {
+    let mut buf = Vec::with_capacity(160);
+    buf.extend_from_slice(br#"{"message":"","retcode":"0","event":"#);
+    // The core's own serialization ({eventType, workNo, content}) is the vendor's shape; its
+    // closing brace is replaced to add the newer pages' `eventGenTime` (epoch ms).
+    if serde_json::to_writer(&mut buf, event).is_err() {
+        // Writing a typed event into memory cannot fail; keep the body valid regardless.
+        buf.extend_from_slice(b"null}");
+        return String::from_utf8_lossy(&buf).into_owned();
+    }
+    buf.pop();
+    buf.extend_from_slice(br#","eventGenTime":"#);
+    buf.extend_from_slice(at.as_unix_ms().to_string().as_bytes());
+    buf.extend_from_slice(b"}}");
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confsim_core::{ConfId, Content, SimDuration};
+
+    fn t(ms: i64) -> SimTime {
+        SimTime::from_unix_ms(ms)
+    }
+
+    #[test]
+    fn a_poll_body_has_the_vendor_envelope_and_the_event_time() {
+        let e = Event::new(
+            EventType::AgentConfRequestSuccess,
+            AgentId(153),
+            Content::Conf(ConfId(1030400)),
+        );
+        assert_eq!(
+            poll_body(&e, t(1784529722590)),
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentConf_RequestSuccess","workNo":"153","content":{"confId":1030400},"eventGenTime":1784529722590}}"#
+        );
+    }
+
+    #[test]
+    fn guids_are_checked_per_agent_and_replaced_ones_expire() {
+        let mut desk = Desk::new(10);
+        let a = desk.signed_in(AgentId(101), t(0));
+        let b = desk.signed_in(AgentId(102), t(0));
+        assert!(a.ends_with(".AgentGateway0") && a.len() == 36 + 14);
+        assert_ne!(a, b);
+        assert!(
+            desk.authenticate(AgentId(101), Some(&a), t(1), Purpose::Call)
+                .is_ok()
+        );
+        let other = desk.authenticate(AgentId(101), Some(&b), t(1), Purpose::Call);
+        assert_eq!(other.unwrap_err().retcode, "100-006");
+        assert!(
+            desk.authenticate(AgentId(101), None, t(1), Purpose::Call)
+                .is_err()
+        );
+        assert!(
+            desk.authenticate(AgentId(103), Some(&a), t(1), Purpose::Call)
+                .is_err()
+        );
+
+        let policy = GuidPolicy {
+            mode: GuidMode::Dynamic,
+            interval: SimDuration::from_secs(60),
+            timeout: SimDuration::from_secs(120),
+        };
+        assert_eq!(desk.rotate_if_due(AgentId(101), t(59_999), &policy), None);
+        let a2 = desk
+            .rotate_if_due(AgentId(101), t(60_000), &policy)
+            .unwrap();
+        let ok = desk.authenticate(AgentId(101), Some(&a), t(119_999), Purpose::Call);
+        assert_eq!(
+            ok,
+            Ok(Authenticated {
+                used_previous: true
+            })
+        );
+        assert!(
+            desk.authenticate(AgentId(101), Some(&a), t(120_000), Purpose::Call)
+                .is_err()
+        );
+        assert!(
+            desk.authenticate(AgentId(101), Some(&a2), t(120_000), Purpose::Call)
+                .is_ok()
+        );
+
+        // A forced sign-in invalidates the old Guid at once.
+        let a3 = desk.signed_in(AgentId(101), t(121_000));
+        assert!(
+            desk.authenticate(AgentId(101), Some(&a2), t(121_000), Purpose::Call)
+                .is_err()
+        );
+        assert!(
+            desk.authenticate(AgentId(101), Some(&a3), t(121_000), Purpose::Call)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_event_and_counts_it() {
+        let mut desk = Desk::new(2);
+        desk.signed_in(AgentId(101), t(0));
+        for i in 0..3 {
+            let e = Event::new(EventType::AgentStateReady, AgentId(101), Content::Null);
+            desk.on_record(i + 1, t(i as i64), &Record::Event(e));
+        }
+        assert_eq!(desk.counters.dropped, 1);
+        let Take::Event(first) = desk.take(AgentId(101)) else {
+            panic!("an event was queued")
+        };
+        assert!(first.ends_with(r#""eventGenTime":1}}"#), "{first}");
+        assert!(matches!(desk.take(AgentId(101)), Take::Event(_)));
+        assert_eq!(desk.take(AgentId(101)), Take::Empty);
+        assert_eq!(desk.queued(), 0);
+    }
+
+    #[test]
+    fn a_signed_out_session_polls_until_its_shutdown_event_is_taken() {
+        let mut desk = Desk::new(10);
+        let g = desk.signed_in(AgentId(101), t(0));
+        desk.signed_out(AgentId(101), true);
+        assert!(
+            desk.authenticate(AgentId(101), Some(&g), t(1), Purpose::Call)
+                .is_err()
+        );
+        assert!(
+            desk.authenticate(AgentId(101), Some(&g), t(1), Purpose::Poll)
+                .is_ok()
+        );
+        assert_eq!(desk.take(AgentId(101)), Take::Empty);
+        let e = Event::new(
+            EventType::AgentOtherShutdownService,
+            AgentId(101),
+            Content::Null,
+        );
+        desk.on_record(1, t(5), &Record::Event(e));
+        assert!(matches!(desk.take(AgentId(101)), Take::Event(_)));
+        assert_eq!(desk.take(AgentId(101)), Take::Over);
+        assert!(
+            desk.authenticate(AgentId(101), Some(&g), t(6), Purpose::Poll)
+                .is_err()
+        );
+    }
+}
