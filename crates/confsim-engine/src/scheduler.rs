@@ -12,7 +12,7 @@
 use confsim_core::SimTime;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::Hash;
 
 /// A heap entry, ordered by `(due, seq)` alone: `seq` is unique, so the item never needs
@@ -61,9 +61,24 @@ impl<T> Ord for Entry<T> {
     }
 }
 
+/// Width of a far bucket, in simulated milliseconds.
+const BUCKET_MS: i64 = 1_000;
+
+/// A timer queue in two levels. Items due before `horizon` live in a small binary heap (the
+/// near future); later ones wait in one-second buckets of an ordered map. When the heap runs
+/// dry the next non-empty bucket moves into it and the horizon moves past it. The heap then
+/// stays small and cache-resident however many far timers are pending (every active conference
+/// has a warning and an end an hour away), which is what made a single heap the engine's
+/// hottest spot. Order is unchanged: the heap holds every item due before the horizon and
+/// orders them by `(due, seq)`, and every bucketed item is due at or after it.
 #[derive(Debug, Clone)]
 pub struct Scheduler<T> {
-    heap: BinaryHeap<Reverse<Entry<T>>>,
+    near: BinaryHeap<Reverse<Entry<T>>>,
+    far: BTreeMap<i64, Vec<Entry<T>>>,
+    /// Entries in `far`, live or dead.
+    far_len: usize,
+    /// Items due before this instant (ms) are in `near`.
+    horizon: i64,
     live: FxHashMap<T, (SimTime, u64)>,
     next_seq: u64,
 }
@@ -71,7 +86,10 @@ pub struct Scheduler<T> {
 impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
     fn default() -> Self {
         Scheduler {
-            heap: BinaryHeap::new(),
+            near: BinaryHeap::new(),
+            far: BTreeMap::new(),
+            far_len: 0,
+            horizon: i64::MIN,
             live: FxHashMap::default(),
             next_seq: 0,
         }
@@ -83,13 +101,27 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         Self::default()
     }
 
+    fn place(&mut self, entry: Entry<T>) {
+        let due = entry.due().as_unix_ms();
+        if due < self.horizon {
+            self.near.push(Reverse(entry));
+        } else {
+            self.far
+                .entry(due.div_euclid(BUCKET_MS))
+                .or_default()
+                .push(entry);
+            self.far_len += 1;
+        }
+    }
+
     /// Schedules `item` at `due`, replacing any pending schedule of the same item.
     pub fn schedule_at(&mut self, due: SimTime, item: T) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.live.insert(item, (due, seq));
-        self.heap.push(Reverse(Entry::new(due, seq, item)));
-        if self.heap.len() > 1024 && self.heap.len() > 2 * self.live.len() {
+        self.place(Entry::new(due, seq, item));
+        let stored = self.near.len() + self.far_len;
+        if stored > 1024 && stored > 2 * self.live.len() {
             self.compact();
         }
     }
@@ -99,33 +131,46 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         self.live.remove(&item).is_some()
     }
 
-    fn is_live(&self, due: SimTime, seq: u64, item: &T) -> bool {
-        self.live.get(item) == Some(&(due, seq))
+    fn is_live(&self, entry: &Entry<T>) -> bool {
+        self.live.get(&entry.item) == Some(&(entry.due(), entry.seq()))
     }
 
-    fn drop_dead_top(&mut self) {
-        while let Some(Reverse(entry)) = self.heap.peek() {
-            if self.is_live(entry.due(), entry.seq(), &entry.item) {
-                return;
+    /// Leaves the earliest live item on top of `near`, moving buckets in as needed.
+    fn settle(&mut self) {
+        loop {
+            while let Some(Reverse(entry)) = self.near.peek() {
+                if self.is_live(entry) {
+                    return;
+                }
+                self.near.pop();
             }
-            self.heap.pop();
+            let Some((bucket, entries)) = self.far.pop_first() else {
+                return;
+            };
+            self.far_len -= entries.len();
+            self.horizon = (bucket + 1).saturating_mul(BUCKET_MS);
+            for entry in entries {
+                if self.is_live(&entry) {
+                    self.near.push(Reverse(entry));
+                }
+            }
         }
     }
 
     /// When the earliest pending item is due.
     pub fn next_deadline(&mut self) -> Option<SimTime> {
-        self.drop_dead_top();
-        self.heap.peek().map(|Reverse(entry)| entry.due())
+        self.settle();
+        self.near.peek().map(|Reverse(entry)| entry.due())
     }
 
     /// Removes and returns the earliest pending item if it is due at or before `limit`.
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, T)> {
-        self.drop_dead_top();
-        let Reverse(top) = self.heap.peek()?;
+        self.settle();
+        let Reverse(top) = self.near.peek()?;
         if top.due() > limit {
             return None;
         }
-        let Reverse(entry) = self.heap.pop()?;
+        let Reverse(entry) = self.near.pop()?;
         self.live.remove(&entry.item);
         Some((entry.due(), entry.item))
     }
@@ -150,13 +195,19 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         all.into_iter().map(|(due, _, item)| (due, item)).collect()
     }
 
+    /// Rebuilds both levels from the live items, dropping every dead entry.
     fn compact(&mut self) {
         let entries: Vec<_> = self
             .live
             .iter()
-            .map(|(item, (due, seq))| Reverse(Entry::new(*due, *seq, *item)))
+            .map(|(item, (due, seq))| Entry::new(*due, *seq, *item))
             .collect();
-        self.heap = BinaryHeap::from(entries);
+        self.near.clear();
+        self.far.clear();
+        self.far_len = 0;
+        for entry in entries {
+            self.place(entry);
+        }
     }
 }
 
@@ -180,6 +231,46 @@ mod tests {
             order,
             vec![(t(10), 'b'), (t(10), 'd'), (t(20), 'a'), (t(20), 'c')]
         );
+    }
+
+    #[test]
+    fn far_and_near_items_interleave_in_exact_order() {
+        // Items spread over many buckets, scheduled out of order, some cancelled, some
+        // rescheduled into the near heap after buckets moved in: the same order as sorting.
+        let mut s = Scheduler::new();
+        let mut expected = Vec::new();
+        let mut n = 0u32;
+        for round in 0..5i64 {
+            for k in 0..200i64 {
+                let due = (k * 7_919 + round * 13) % 50_000;
+                s.schedule_at(t(due), n);
+                expected.push((due, n));
+                n += 1;
+            }
+        }
+        for cancelled in (0..n).step_by(7) {
+            s.cancel(cancelled);
+        }
+        expected.retain(|(_, i)| i % 7 != 0);
+        let mut got = Vec::new();
+        // Pop half, then schedule more both near and far, then pop the rest.
+        for _ in 0..300 {
+            let (due, item) = s.pop_due(t(i64::MAX)).unwrap();
+            got.push((due.as_unix_ms(), item));
+        }
+        let now = got.last().unwrap().0;
+        for k in 0..50i64 {
+            let due = now + (k * 331) % 20_000;
+            s.schedule_at(t(due), n);
+            expected.push((due, n));
+            n += 1;
+        }
+        while let Some((due, item)) = s.pop_due(t(i64::MAX)) {
+            got.push((due.as_unix_ms(), item));
+        }
+        // Expected order: by due, then by scheduling order (item numbers increase with it).
+        expected.sort();
+        assert_eq!(got, expected);
     }
 
     #[test]
@@ -229,11 +320,8 @@ mod tests {
             }
         }
         assert_eq!(s.len(), 1_000);
-        assert!(
-            s.heap.len() <= 2 * 1_000 + 1_024 + 1,
-            "heap kept {} entries",
-            s.heap.len()
-        );
+        let stored = s.near.len() + s.far_len;
+        assert!(stored <= 2 * 1_000 + 1_024 + 1, "kept {stored} entries");
         let fired: Vec<_> = std::iter::from_fn(|| s.pop_due(t(1_000_000)))
             .map(|(_, i)| i)
             .collect();

@@ -33,12 +33,10 @@ use crate::error::Result;
 use crate::scenario::{Dur, Scenario};
 use confsim_core::state::{Address, MemberStatus};
 use confsim_core::{AgentId, AgentSet, ConfId, Input, Op, Platform, SimDuration, SimTime};
-use confsim_engine::{Engine, Observer};
+use confsim_engine::{Engine, Observer, Scheduler};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::Write;
 
 /// The most arrivals per simulated second a rate may ask for: a thousand per millisecond is
@@ -356,8 +354,10 @@ pub struct LoadFigures {
     pub releases: u64,
 }
 
-/// A generator's future work.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A generator's future work. At most one of each is pending (one next arrival per open
+/// generator, one iteration per closed slot, one release per conference), which is what lets
+/// the engine's `Scheduler` (one entry per item) order them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Wake {
     /// The next arrival of an open (poisson, constant, burst) generator.
     Arrival { generator: u32 },
@@ -532,8 +532,10 @@ struct Track {
 #[derive(Debug)]
 pub struct LoadDriver<'a> {
     gens: Vec<Generator<'a>>,
-    queue: BinaryHeap<Reverse<(SimTime, u64, Wake)>>,
-    sequence: u64,
+    /// Wake-ups in (time, scheduling order), in the engine's two-level timer queue: up to one
+    /// release per active conference is pending, and a single heap of those was the run's
+    /// hottest spot.
+    queue: Scheduler<Wake>,
     tracked: FxHashMap<AgentId, Track>,
 }
 
@@ -543,8 +545,7 @@ impl<'a> LoadDriver<'a> {
     pub fn new(scenario: &'a Scenario, seed: u64, platform: &Platform) -> Self {
         let mut driver = LoadDriver {
             gens: Vec::with_capacity(scenario.load.len()),
-            queue: BinaryHeap::new(),
-            sequence: 0,
+            queue: Scheduler::new(),
             tracked: FxHashMap::default(),
         };
         let scenario_until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
@@ -603,13 +604,12 @@ impl<'a> LoadDriver<'a> {
     }
 
     fn push(&mut self, at: SimTime, wake: Wake) {
-        self.sequence += 1;
-        self.queue.push(Reverse((at, self.sequence, wake)));
+        self.queue.schedule_at(at, wake);
     }
 
     /// When the next wake-up is due.
-    pub fn next_due(&self) -> Option<SimTime> {
-        self.queue.peek().map(|Reverse((at, _, _))| *at)
+    pub fn next_due(&mut self) -> Option<SimTime> {
+        self.queue.next_deadline()
     }
 
     /// The per-generator figures, in `load[]` order.
@@ -657,7 +657,7 @@ impl<'a> LoadDriver<'a> {
         engine: &mut Engine<W>,
         observer: &mut O,
     ) -> Result<()> {
-        let Some(Reverse((_, _, wake))) = self.queue.pop() else {
+        let Some((_, wake)) = self.queue.pop_due(SimTime::from_unix_ms(i64::MAX)) else {
             return Ok(());
         };
         let now = engine.now();
