@@ -1,7 +1,7 @@
 //! What due timers emit: the platform's asynchronous answers, notifications and endings.
 //!
 //! Every batch is decided when its timer fires, against the state at that instant, and all its
-//! events carry that instant. Who hears what (docs/semantics.md, "Who hears what"):
+//! events carry that instant. Who hears what (docs/semantics.md, "Invitations and members", "Who hears `ParticipantChanged`"):
 //! `AgentConf_ParticipantChanged` goes to every joined agent member still present, chair first;
 //! a member's own arrival or departure is told to it by its own events (`SelfJoinResult`,
 //! `SelfLeaveResult`, `PresidentChanged`) instead, while a hold, unhold, mute or unmute is

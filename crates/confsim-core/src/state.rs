@@ -414,7 +414,7 @@ impl Conference {
         )
     }
 
-    /// Joined agent members, chair first, then in the order they joined.
+    /// Joined agent members, chair first, then in the order they were invited (or joined, for the applicant).
     pub fn joined_agents(&self) -> Vec<AgentId> {
         let mut out = Vec::with_capacity(self.members.len());
         if self

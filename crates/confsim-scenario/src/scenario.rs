@@ -153,17 +153,30 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
         Ok(s) => s,
         Err(err) => {
             let path = err.path().to_string();
+            let path = if path == "." || path == "?" {
+                String::new()
+            } else {
+                path
+            };
             let inner = err.into_inner();
+            // serde_json reports where it stopped reading, which for a value of the wrong type
+            // is its last character; the start of the value at the path is what a user looks
+            // for. Column 0 (an empty file) becomes 1.
+            let (line, column) = match (path.is_empty(), locate(text, &path)) {
+                (false, Some(at)) if !inner.is_eof() => at,
+                _ => (inner.line().max(1), inner.column().max(1)),
+            };
+            let message = if inner.is_eof() {
+                "the file ends before the scenario object is complete".to_owned()
+            } else {
+                strip_position(&inner.to_string())
+            };
             return Err(ScenarioError::Invalid {
                 file: file.to_owned(),
-                line: Some(inner.line()),
-                column: Some(inner.column()),
-                path: if path == "." || path == "?" {
-                    String::new()
-                } else {
-                    path
-                },
-                message: strip_position(&inner.to_string()),
+                line: Some(line),
+                column: Some(column),
+                path,
+                message,
             });
         }
     };

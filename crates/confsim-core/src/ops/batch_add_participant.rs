@@ -11,7 +11,7 @@
 use crate::body::Body;
 use crate::ids::AgentId;
 use crate::input::{Input, Rejection, retcode};
-use crate::ops::{address_of, platform_refuses};
+use crate::ops::{address_item, platform_refuses};
 use crate::state::{Address, Member, MemberStatus, Platform};
 use crate::time::SimTime;
 use serde_json::{Value, json};
@@ -39,12 +39,8 @@ fn parse(p: &Platform, body: &Value) -> Result<Vec<Invitee>, Rejection> {
     let mut out: Vec<Invitee> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let at = format!("addresses[{i}].");
-        let e = Body::new(item)
-            .map_err(|r| Rejection::new(r.retcode, format!("{at}: {}", r.message)))?;
+        let (e, address, _) = address_item(p, item, i)?;
         let prefixed = |r: Rejection| Rejection::new(r.retcode, format!("{at}{}", r.message));
-        let kind = e.required_string("addressType", 1).map_err(prefixed)?;
-        let address = e.required_string("address", 24).map_err(prefixed)?;
-        let address = address_of(p, kind, address, &at)?;
         let device_call_type = e
             .int("deviceCallType", 0, 255)
             .map_err(prefixed)?

@@ -8,7 +8,7 @@
 use crate::body::Body;
 use crate::ids::AgentId;
 use crate::input::{Input, Rejection, retcode};
-use crate::ops::{address_of, busy_member};
+use crate::ops::{address_item, busy_member};
 use crate::state::{Address, ConfOp, Platform};
 use crate::time::SimTime;
 use serde_json::{Value, json};
@@ -18,14 +18,8 @@ fn parse(p: &Platform, body: &Value) -> Result<Vec<(Address, Value)>, Rejection>
     let items = b.required_array("addresses", 1, 30)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let at = format!("addresses[{i}].");
-        let e = Body::new(item)
-            .map_err(|r| Rejection::new(r.retcode, format!("{at}: {}", r.message)))?;
-        let prefixed = |r: Rejection| Rejection::new(r.retcode, format!("{at}{}", r.message));
-        let kind = e.required_string("addressType", 1).map_err(prefixed)?;
-        let address = e.required_string("address", 24).map_err(prefixed)?;
-        let echo = json!({ "addressType": kind, "address": address });
-        out.push((address_of(p, kind, address, &at)?, echo));
+        let (_, address, echo) = address_item(p, item, i)?;
+        out.push((address, echo));
     }
     Ok(out)
 }

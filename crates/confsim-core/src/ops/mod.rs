@@ -125,6 +125,33 @@ pub(crate) fn address_of(
     }
 }
 
+/// One element of an `addresses` array (`batchAddParticipant`, `batchRemoveParticipant`):
+/// an object with `addressType` and `address`. Returns the element's reader (for further
+/// fields), its address, and the address as sent; messages name `addresses[i]`.
+pub(crate) fn address_item<'v>(
+    p: &Platform,
+    item: &'v Value,
+    i: usize,
+) -> Result<(Body<'v>, Address, Value), Rejection> {
+    let at = format!("addresses[{i}].");
+    let prefixed = |r: Rejection| Rejection::new(r.retcode, format!("{at}{}", r.message));
+    let e = match item {
+        Value::Object(_) => Body::new(item)?,
+        other => {
+            return Err(Rejection::new(
+                retcode::INVALID_PARAMETER,
+                format!(
+                    "addresses[{i}] must be an object with addressType and address, not {other}"
+                ),
+            ));
+        }
+    };
+    let kind = e.required_string("addressType", 1).map_err(prefixed)?;
+    let raw = e.required_string("address", 24).map_err(prefixed)?;
+    let echo = serde_json::json!({ "addressType": kind, "address": raw });
+    Ok((e, address_of(p, kind, raw, &at)?, echo))
+}
+
 /// The joined member at `address`, or `000-002` (the address names no participant).
 pub(crate) fn joined<'c>(conf: &'c Conference, address: &Address) -> Result<&'c Member, Rejection> {
     conf.member_at(address)

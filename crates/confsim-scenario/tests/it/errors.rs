@@ -13,7 +13,7 @@ fn type_errors_name_line_column_and_path() {
     let text = "{\n  \"name\": \"x\",\n  \"steps\": [\n    {\"at\": \"0s\", \"agent\": 101, \"op\": \"requestAgentConf\", \"body\": {}},\n    {\"at\": \"5q\", \"agent\": 101, \"op\": \"requestAgentConf\"}\n  ]\n}";
     assert_eq!(
         error_of(text),
-        "s.json:5:15: steps[1].at: invalid duration \"5q\": expected forms like \"250ms\", \"45s\", \"50m\", \"1h30m\""
+        "s.json:5:12: steps[1].at: invalid duration \"5q\": expected forms like \"250ms\", \"45s\", \"50m\", \"1h30m\""
     );
 }
 
@@ -21,7 +21,7 @@ fn type_errors_name_line_column_and_path() {
 fn unknown_keys_are_errors_at_every_level() {
     assert!(
         error_of("{\"name\": \"x\", \"stepz\": []}")
-            .starts_with("s.json:1:21: stepz: unknown field `stepz`")
+            .starts_with("s.json:1:24: stepz: unknown field `stepz`")
     );
     let e = error_of("{\"name\": \"x\", \"platform\": {\"vdn\": {\"maxCalls\": 3}}}");
     assert!(
@@ -89,7 +89,11 @@ fn expectations_must_be_of_exactly_one_kind() {
 fn truncated_and_trailing_text_are_errors() {
     assert_eq!(
         error_of("{\"name\": \"x\","),
-        "s.json:1:13: EOF while parsing a value"
+        "s.json:1:13: the file ends before the scenario object is complete"
+    );
+    assert_eq!(
+        error_of(""),
+        "s.json:1:1: the file ends before the scenario object is complete"
     );
     assert!(error_of("{\"name\": \"x\"} {}").contains("unexpected text after the scenario object"));
     assert_eq!(

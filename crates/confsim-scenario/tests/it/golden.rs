@@ -3,7 +3,8 @@
 //! `scenarios/expected/` (the whole journal when it is small, its digest and counts when large).
 //!
 //! After an intended behaviour change, rewrite the expected files with
-//! `UPDATE_EXPECT=1 cargo test -p confsim-scenario --test it golden` and review the diff.
+//! `UPDATE_EXPECT=1 cargo test --release -p confsim-scenario --test it golden`
+//! (release, so the `big-` scenarios are included) and review the diff.
 //!
 //! Scenarios whose file name starts with `big-` (a 10,000-agent day: over a million records)
 //! take seconds in a release build but most of a minute in the unoptimized debug build that

@@ -376,7 +376,7 @@ fn bad_generators_are_refused_with_their_location() {
     let text = "{\"name\": \"x\", \"agents\": [{\"ids\": \"101-110\"}],\n \"load\": [{\"agents\": \"101-110\",\n   \"body\": {\"memberNum\": {\"uniform\": [10, 2]}},\n   \"arrival\": {\"burst\": {\"count\": 1}}}]}";
     assert_eq!(
         error_of(text),
-        "s.json:3:45: load[0].body.memberNum: \"uniform\" needs low <= high, got [10, 2]"
+        "s.json:3:26: load[0].body.memberNum: \"uniform\" needs low <= high, got [10, 2]"
     );
     let e = error_of(
         r#"{"name": "x", "agents": [{"ids": "101-110"}],
