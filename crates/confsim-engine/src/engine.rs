@@ -3,7 +3,7 @@
 use crate::scheduler::Scheduler;
 use confsim_core::record::{InputRecord, Record};
 use confsim_core::{Event, Input, Platform, Response, SimTime, Timer, TimerOp};
-use confsim_journal::{Header, JournalError, JournalWriter, Summary};
+use confsim_journal::{Header, JournalError, JournalWriter, Stamped, Summary};
 use std::io::Write;
 
 /// Why the engine stopped.
@@ -15,6 +15,8 @@ pub enum EngineError {
         "input at {at} is earlier than the engine's current time {now}: time only moves forward"
     )]
     TimeWentBack { at: SimTime, now: SimTime },
+    #[error("the journal does not rebuild: {0}")]
+    Rebuild(#[from] crate::rebuild::RebuildError),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -91,8 +93,54 @@ impl<W: Write> Engine<W> {
         })
     }
 
+    /// Continues an existing journal: the platform and the timer queue are what its header
+    /// and `records` (every complete record, in order) rebuild to, the time is the last
+    /// record's, the next `seq` follows the last record's, and the events a timer had fired
+    /// whose records were torn off (`Rebuilt::undelivered`) are journaled first, at that time,
+    /// through `observer`. `existing` reads the file's kept bytes (header and records, each line
+    /// complete), already behind `out`, so the digest is the whole file's.
+    pub fn resume(
+        header: &Header,
+        records: &[Stamped],
+        existing: impl std::io::Read,
+        out: W,
+        observer: &mut impl Observer,
+    ) -> Result<Self> {
+        let rebuilt = crate::rebuild::rebuild(header, records)?;
+        let last_seq = records.last().map_or(0, |r| r.seq);
+        let inputs = records
+            .iter()
+            .filter(|r| matches!(r.record, Record::Input(_)))
+            .count() as u64;
+        let mut scheduler = Scheduler::new();
+        // In firing order: equal due times keep their order (the scheduler's sequence).
+        for (due, timer) in rebuilt.pending {
+            scheduler.schedule_at(due, Item::Platform(timer));
+        }
+        let mut engine = Engine {
+            platform: rebuilt.platform,
+            scheduler,
+            journal: JournalWriter::resume(out, existing, last_seq)?,
+            now: rebuilt.last_at.unwrap_or(header.start).max(header.start),
+            timer_ops: Vec::new(),
+            fired: Vec::new(),
+            inputs,
+            events: last_seq - inputs,
+        };
+        for event in rebuilt.undelivered {
+            engine.events += 1;
+            engine.commit(Record::Event(event), observer)?;
+        }
+        Ok(engine)
+    }
+
     pub fn now(&self) -> SimTime {
         self.now
+    }
+
+    /// The `seq` of the last record journaled (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.journal.last_seq()
     }
 
     pub fn platform(&self) -> &Platform {

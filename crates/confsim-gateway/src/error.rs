@@ -36,6 +36,9 @@ pub enum GatewayError {
     },
     #[error(transparent)]
     Engine(#[from] confsim_engine::EngineError),
+    /// An existing journal that cannot be continued.
+    #[error(transparent)]
+    Resume(#[from] crate::journal::ResumeError),
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {

@@ -18,8 +18,9 @@
 
 use crate::clock::SimClock;
 use crate::config::{ClockMode, GatewayConfig, GuidPolicy};
+use crate::durable::{Durability, NotDurable};
 use crate::error::Result;
-use crate::journal::{self, Forgotten, JournalMemory, JournalTap};
+use crate::journal::{self, ExistingJournal, Forgotten, JournalMemory, JournalTap};
 use crate::metrics::{self, HttpCounters, Snapshot};
 use crate::sessions::{Desk, Idle, Phase, Purpose, Take};
 use confsim_core::{
@@ -27,6 +28,7 @@ use confsim_core::{
 };
 use confsim_engine::{Engine, EngineError, Step};
 use confsim_journal::{Header, Summary};
+use rustc_hash::FxHashSet;
 use serde_json::{Value, json};
 use std::fs::File;
 use std::future::Future;
@@ -43,6 +45,9 @@ pub(crate) struct Inner {
     inactivity: Option<SimDuration>,
     /// The deadline the wall clock's task sleeps towards (`None`: nothing, or not asleep).
     ticker_target: Option<SimTime>,
+    /// Agents a resumed journal left signed in, with no session here (Guids do not survive a
+    /// restart): each is signed out at the inactivity deadline unless it signs in again.
+    orphans: FxHashSet<AgentId>,
 }
 
 /// A synchronous answer and the Guid to send in `Set-GUID`, if any.
@@ -88,6 +93,7 @@ pub(crate) struct Shared {
     journal: Arc<Mutex<JournalMemory>>,
     pub config: GatewayConfig,
     header: Header,
+    pub(crate) durable: Arc<Durability>,
     /// Wakes the wall clock's task when a request made the next deadline earlier.
     tick: Notify,
     shutdown: watch::Sender<bool>,
@@ -128,6 +134,18 @@ fn engine_failure(error: &EngineError) -> Response {
     .into()
 }
 
+/// The answer to an input that cannot be acknowledged because the journal is not durable.
+fn not_durable(error: &NotDurable) -> Response {
+    Rejection::new(
+        retcode::OPERATION_EXCEPTION,
+        format!(
+            "the journal could not be made durable ({}); the gateway acknowledges no input until it is restarted on its journal",
+            error.0
+        ),
+    )
+    .into()
+}
+
 impl Inner {
     fn now(&self) -> SimTime {
         self.clock.now(self.engine.now())
@@ -160,7 +178,21 @@ impl Inner {
         };
         let id = AgentId(id);
         let now = self.engine.now();
-        match self.desk.inactivity_due(id, now, period) {
+        let idle = match self.desk.inactivity_due(id, now, period) {
+            // Signed in before a restart, and not since: as silent as an agent can be.
+            Idle::Nothing
+                if self.orphans.remove(&id)
+                    && self
+                        .engine
+                        .platform()
+                        .agent(id)
+                        .is_some_and(|a| a.signed_in) =>
+            {
+                Idle::SignOut
+            }
+            idle => idle,
+        };
+        match idle {
             Idle::Nothing | Idle::Expire => {}
             Idle::Later(at) => self.engine.schedule_driver(at, token),
             Idle::SignOut => {
@@ -195,6 +227,7 @@ impl Inner {
         {
             match op {
                 Op::Login | Op::ForceLogin => {
+                    self.orphans.remove(&id);
                     set_guid = Some(self.desk.signed_in(id, now));
                     if let Some(period) = self.inactivity {
                         self.engine
@@ -230,6 +263,26 @@ impl Inner {
     }
 }
 
+/// A second handle on the journal file, for syncing it while the engine writes through the
+/// first.
+fn sync_handle(file: &File) -> Result<File> {
+    file.try_clone().map_err(|error| crate::GatewayError::Io {
+        context: "opening the journal file for syncing".to_owned(),
+        error,
+    })
+}
+
+/// Makes what a new or resumed gateway wrote to its journal at start-up durable.
+fn durable_start(mode: crate::config::Fsync, file: &File) -> Result<()> {
+    if mode == crate::config::Fsync::Never {
+        return Ok(());
+    }
+    file.sync_data().map_err(|error| crate::GatewayError::Io {
+        context: "syncing the journal file".to_owned(),
+        error,
+    })
+}
+
 /// Whether an operation needs a Guid: all but sign-in (agentgateway.md §1: `Guid` on every
 /// call except sign-in).
 fn needs_guid(op: Op) -> bool {
@@ -250,7 +303,9 @@ fn agent_state_code(signed_in: bool, state: AgentState) -> u8 {
 
 impl Gateway {
     /// A gateway over a fresh platform as `config` describes it, journaling to `journal` (if
-    /// given) and to memory. Needs no runtime; the wall clock starts now.
+    /// given) and to memory. Needs no runtime; the wall clock starts now. The journal's header
+    /// is written to the file at once (and synced, in the durable `--fsync` modes), so a crash
+    /// before the first input leaves a journal a restart continues.
     pub fn new(config: GatewayConfig, journal: Option<File>) -> Result<Self> {
         config.check()?;
         let header = Header::new(
@@ -261,27 +316,134 @@ impl Gateway {
             config.agents.clone(),
         );
         let memory = Arc::new(Mutex::new(JournalMemory::new(config.journal_memory_bytes)));
-        let engine = Engine::new(&header, JournalTap::new(journal, memory.clone()))?;
-        let inner = Inner {
+        let sync = journal.as_ref().map(sync_handle).transpose()?;
+        let mut engine = Engine::new(&header, JournalTap::new(journal, memory.clone()))?;
+        if let Some(file) = &sync {
+            engine.flush()?;
+            durable_start(config.fsync, file)?;
+        }
+        let desk = Desk::new(config.queue_capacity);
+        let durable = Durability::new(config.fsync, sync, 0);
+        Ok(Self::assemble(
+            config,
+            header,
+            memory,
             engine,
-            desk: Desk::new(config.queue_capacity),
-            clock: SimClock::start(config.clock, config.start),
+            desk,
+            durable,
+            FxHashSet::default(),
+        ))
+    }
+
+    /// A gateway that continues an existing journal (`ExistingJournal::open` read it and cut
+    /// its torn tail off): the platform, its pending timers and the `seq` numbering are what
+    /// the journal rebuilds to, simulated time resumes at the last record's (on the wall clock
+    /// it runs on from there: the time the server was down is not simulated), and the events a
+    /// timer had fired whose records were torn off are journaled first. The journal's header
+    /// decides the seed, the start, the platform and the roster; `config`'s are replaced.
+    ///
+    /// Sessions are not in the journal: every Guid is gone, and an agent the platform still
+    /// has signed in must sign in again with `forceLogin` (`login` answers `100-002`). One that
+    /// does not is signed out by the inactivity rule (`--inactivity-ms` after the restart), a
+    /// journaled `forceLogout` like any other.
+    pub fn resume(mut config: GatewayConfig, existing: ExistingJournal) -> Result<Self> {
+        let header = existing.header.clone();
+        config.seed = header.seed;
+        config.start = header.start;
+        config.platform = header.platform.clone();
+        config.agents = header.agents.clone();
+        config.check()?;
+        let memory = Arc::new(Mutex::new(JournalMemory::new(config.journal_memory_bytes)));
+        let sync = sync_handle(&existing.file)?;
+        let kept = existing.kept_reader(memory.clone())?;
+        let mut desk = Desk::new(config.queue_capacity);
+        let tap = JournalTap::new(Some(existing.file), memory.clone());
+        let mut engine = Engine::resume(&header, &existing.records, kept, tap, &mut desk)?;
+        engine.flush()?;
+        durable_start(config.fsync, &sync)?;
+        let now = engine.now();
+        let mut orphans = FxHashSet::default();
+        for (id, agent) in engine.platform().agents() {
+            if agent.signed_in {
+                orphans.insert(id);
+            }
+        }
+        if let Some(period) = config.inactivity {
+            let mut ids: Vec<AgentId> = orphans.iter().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                engine.schedule_driver(now.saturating_add(period), u64::from(id.0));
+            }
+        }
+        let durable = Durability::new(config.fsync, Some(sync), engine.last_seq());
+        Ok(Self::assemble(
+            config, header, memory, engine, desk, durable, orphans,
+        ))
+    }
+
+    fn assemble(
+        config: GatewayConfig,
+        header: Header,
+        memory: Arc<Mutex<JournalMemory>>,
+        engine: Engine<JournalTap>,
+        desk: Desk,
+        durable: Durability,
+        orphans: FxHashSet<AgentId>,
+    ) -> Self {
+        let inner = Inner {
+            clock: SimClock::start(config.clock, engine.now()),
+            engine,
+            desk,
             guid: config.guid,
             inactivity: config.inactivity,
             ticker_target: None,
+            orphans,
         };
         let (shutdown, _) = watch::channel(false);
-        Ok(Gateway {
+        Gateway {
             shared: Arc::new(Shared {
                 inner: Mutex::new(inner),
                 journal: memory,
                 config,
                 header,
+                durable: Arc::new(durable),
                 tick: Notify::new(),
                 shutdown,
                 http: HttpCounters::default(),
             }),
-        })
+        }
+    }
+
+    /// Under the engine's lock, after something was journaled: hands the records to the
+    /// operating system and, by `--fsync`, syncs them now (`always`) or returns the `seq` the
+    /// answer must wait for (`batch`, `Gateway::durable`).
+    fn settle(&self, inner: &mut Inner) -> Result<Option<u64>, Response> {
+        let durable = &self.shared.durable;
+        if !durable.has_file() {
+            return Ok(None);
+        }
+        if let Err(e) = inner.engine.flush() {
+            return Err(engine_failure(&e));
+        }
+        if journal::lock(&self.shared.journal).file_errors > 0 {
+            durable.fail("writing the journal file failed");
+        }
+        durable
+            .written(inner.engine.last_seq())
+            .map_err(|e| not_durable(&e))
+    }
+
+    /// Waits (batch mode) until record `seq` is on disk.
+    async fn durable(&self, wait: Option<u64>) -> Result<(), Response> {
+        match wait {
+            Some(seq) => self
+                .shared
+                .durable
+                .wait(seq)
+                .await
+                .map_err(|e| not_durable(&e)),
+            None => Ok(()),
+        }
     }
 
     /// The journal's header (the seed, the start, the platform and the roster).
@@ -308,13 +470,27 @@ impl Gateway {
         }
     }
 
-    /// One call to a journaled interface. `guid` is the request's `Guid` header.
-    pub(crate) fn call(&self, input: Input, guid: Option<&str>) -> Answer {
+    /// One call to a journaled interface. `guid` is the request's `Guid` header. The answer
+    /// comes once the input's records are as durable as `--fsync` promises.
+    pub(crate) async fn call(&self, input: Input, guid: Option<&str>) -> Answer {
+        let (answer, wait) = self.call_locked(input, guid);
+        match self.durable(wait).await {
+            Ok(()) => answer,
+            Err(response) => Answer::plain(response),
+        }
+    }
+
+    fn call_locked(&self, input: Input, guid: Option<&str>) -> (Answer, Option<u64>) {
+        let plain = |response| (Answer::plain(response), None);
         let mut inner = self.lock();
         let now = match inner.catch_up() {
             Ok(now) => now,
-            Err(e) => return Answer::plain(engine_failure(&e)),
+            Err(e) => return plain(engine_failure(&e)),
         };
+        // Nothing is decided that could not be made durable.
+        if let Some(refusal) = self.shared.durable.refusal() {
+            return plain(not_durable(&refusal));
+        }
         // The path id first (product.md §7.1): one that is not an agent id goes to the core,
         // which answers 000-002 and journals it. A real id must carry that agent's Guid.
         let id = inner
@@ -327,16 +503,20 @@ impl Gateway {
             && let Some(id) = id
             && let Err(rejection) = inner.desk.authenticate(id, guid, now, Purpose::Call)
         {
-            return Answer::plain(inner.reject(rejection));
+            return plain(inner.reject(rejection));
         }
         let answer = match inner.submit(input, id, now) {
             Ok(answer) => answer,
             Err(e) => Answer::plain(engine_failure(&e)),
         };
+        let settled = self.settle(&mut inner);
         let wake = inner.ticker_must_wake();
         drop(inner);
         self.wake_ticker_if(wake);
-        answer
+        match settled {
+            Ok(wait) => (answer, wait),
+            Err(response) => plain(response),
+        }
     }
 
     /// The path id of a gateway-answered interface, or its `000-002`.
@@ -443,7 +623,7 @@ impl Gateway {
         let _held = HeldPoll { gateway: self, id };
         let mut first = true;
         loop {
-            {
+            let (answer, wait) = {
                 let mut inner = self.lock();
                 let now = match inner.catch_up() {
                     Ok(now) => now,
@@ -460,11 +640,16 @@ impl Gateway {
                 let taken = inner.desk.take(id);
                 let wake = inner.ticker_must_wake();
                 let out_of_time = tokio::time::Instant::now() >= deadline || *shutdown.borrow();
+                let mut wait = None;
                 let answer = match taken {
-                    Take::Event(body) => Some(PollAnswer::Event(
-                        body,
-                        self.rotation(&mut inner, id, guid, now),
-                    )),
+                    // An event is not shown before it is as durable as an answer would be.
+                    Take::Event(body) => Some(match self.settle(&mut inner) {
+                        Ok(w) => {
+                            wait = w;
+                            PollAnswer::Event(body, self.rotation(&mut inner, id, guid, now))
+                        }
+                        Err(response) => PollAnswer::Refused(response),
+                    }),
                     Take::Over => Some(PollAnswer::Refused(inner.reject(Rejection::new(
                         retcode::NOT_SIGNED_IN,
                         format!("agent {id} is signed out"),
@@ -476,9 +661,13 @@ impl Gateway {
                 };
                 drop(inner);
                 self.wake_ticker_if(wake);
-                if let Some(answer) = answer {
-                    return answer;
-                }
+                (answer, wait)
+            };
+            if let Some(answer) = answer {
+                return match self.durable(wait).await {
+                    Ok(()) => answer,
+                    Err(response) => PollAnswer::Refused(response),
+                };
             }
             tokio::select! {
                 _ = notify.notified() => {}
@@ -512,19 +701,25 @@ impl Gateway {
 
     /// `POST /simulator/clock/advance`: moves the manual clock on by `ms`, firing everything
     /// due on the way, in order. Answers the new present.
-    pub(crate) fn advance(&self, ms: u64) -> Result<SimTime, OnTheWallClock> {
+    /// Answers once what the advance journaled is as durable as `--fsync` promises.
+    pub(crate) async fn advance(&self, ms: u64) -> Result<SimTime, OnTheWallClock> {
         if let ClockMode::Wall { .. } = self.shared.config.clock {
             return Err(OnTheWallClock);
         }
-        let mut inner = self.lock();
-        let target = inner
-            .engine
-            .now()
-            .saturating_add(SimDuration::from_millis(ms));
-        if let Err(e) = inner.advance_to(target) {
-            engine_failure(&e);
-        }
-        Ok(inner.engine.now())
+        let (now, wait) = {
+            let mut inner = self.lock();
+            let target = inner
+                .engine
+                .now()
+                .saturating_add(SimDuration::from_millis(ms));
+            if let Err(e) = inner.advance_to(target) {
+                engine_failure(&e);
+            }
+            let wait = self.settle(&mut inner).ok().flatten();
+            (inner.engine.now(), wait)
+        };
+        let _ = self.durable(wait).await;
+        Ok(now)
     }
 
     /// The clock's reading: (now, mode, speed).
@@ -573,6 +768,7 @@ impl Gateway {
                 journal_records: inputs + events,
                 journal_memory_bytes: memory.held_bytes(),
                 journal_file_errors: memory.file_errors,
+                journal_syncs: self.shared.durable.syncs(),
             }
         };
         metrics::render(&snapshot, &self.shared.http)

@@ -12,9 +12,11 @@
 //! journaling a record and applying it, and the platform would then no longer be the fold of
 //! its journal.
 
+use confsim_journal::{Header, JournalReader, Stamped, TornTail};
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The journal's bytes as far as they have been written, with each line's start.
@@ -207,6 +209,116 @@ impl Write for JournalTap {
             self.file = None;
         }
         Ok(())
+    }
+}
+
+/// A `--journal` file that already exists, read and trimmed, ready to be continued.
+#[derive(Debug)]
+pub struct ExistingJournal {
+    pub path: PathBuf,
+    pub header: Header,
+    /// Every complete record, in order.
+    pub records: Vec<Stamped>,
+    /// The torn last line that was cut off, if there was one.
+    pub torn: Option<TornTail>,
+    /// The file's length after the cut: the header and every complete record.
+    pub kept_bytes: u64,
+    /// The file, open for appending after `kept_bytes`.
+    pub(crate) file: File,
+}
+
+/// Why an existing journal cannot be continued.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error("{}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: {error}", path.display())]
+    Journal {
+        path: PathBuf,
+        error: confsim_journal::JournalError,
+    },
+}
+
+impl ExistingJournal {
+    /// Reads the journal at `path` (every complete record; a torn last line is noted, not an
+    /// error) and cuts the torn tail off the file, so the next record starts a line. The cut
+    /// and the records before it are synced to disk before anything is appended. A file that
+    /// is not a journal, or a record that does not parse or breaks the `seq` order, is an
+    /// error and the file is left as it is.
+    pub fn open(path: &Path) -> Result<Self, ResumeError> {
+        let io = |error| ResumeError::Io {
+            path: path.to_owned(),
+            error,
+        };
+        let journal = |error| ResumeError::Journal {
+            path: path.to_owned(),
+            error,
+        };
+        let file = File::options()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        let length = file.metadata().map_err(io)?.len();
+        let mut reader = JournalReader::new(std::io::BufReader::with_capacity(1 << 16, &file))
+            .map_err(journal)?;
+        let mut records = Vec::new();
+        for record in reader.by_ref() {
+            records.push(record.map_err(journal)?);
+        }
+        let torn = reader.torn_tail().cloned();
+        let header = reader.header().clone();
+        drop(reader);
+        let kept_bytes = length - torn.as_ref().map_or(0, |t| t.bytes as u64);
+        if torn.is_some() {
+            file.set_len(kept_bytes).map_err(io)?;
+        }
+        file.sync_all().map_err(io)?;
+        Ok(ExistingJournal {
+            path: path.to_owned(),
+            header,
+            records,
+            torn,
+            kept_bytes,
+            file,
+        })
+    }
+
+    /// The `seq` of the last complete record (0: none).
+    pub fn last_seq(&self) -> u64 {
+        self.records.last().map_or(0, |r| r.seq)
+    }
+
+    /// The kept bytes of the file, each also pushed into the in-memory journal as it is read.
+    pub(crate) fn kept_reader(
+        &self,
+        memory: Arc<Mutex<JournalMemory>>,
+    ) -> Result<Tee<std::io::Take<File>>, ResumeError> {
+        let file = File::open(&self.path).map_err(|error| ResumeError::Io {
+            path: self.path.clone(),
+            error,
+        })?;
+        Ok(Tee {
+            input: file.take(self.kept_bytes),
+            memory,
+        })
+    }
+}
+
+/// Reads through, copying every byte into the in-memory journal.
+pub(crate) struct Tee<R> {
+    input: R,
+    memory: Arc<Mutex<JournalMemory>>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        lock(&self.memory).push(&buf[..n]);
+        Ok(n)
     }
 }
 

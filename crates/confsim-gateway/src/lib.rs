@@ -16,6 +16,7 @@
 
 mod clock;
 pub mod config;
+mod durable;
 mod error;
 mod gateway;
 mod journal;
@@ -26,10 +27,11 @@ mod tls;
 
 pub use clock::present;
 pub use config::{
-    ClockMode, GatewayConfig, GuidMode, GuidPolicy, PlatformFile, RosterEntry, load_platform_file,
-    parse_platform_file,
+    ClockMode, Fsync, GatewayConfig, GuidMode, GuidPolicy, PlatformFile, RosterEntry,
+    load_platform_file, parse_platform_file,
 };
 pub use error::{GatewayError, Result};
 pub use gateway::Gateway;
+pub use journal::{ExistingJournal, ResumeError};
 pub use routes::router;
 pub use tls::tls_acceptor;

@@ -104,6 +104,7 @@ pub(crate) struct Snapshot {
     pub journal_records: u64,
     pub journal_memory_bytes: usize,
     pub journal_file_errors: u64,
+    pub journal_syncs: u64,
 }
 
 /// Renders the Prometheus text exposition format (version 0.0.4).
@@ -206,7 +207,7 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
         "The engine's simulated time, in milliseconds since the Unix epoch.",
     );
     let _ = writeln!(out, "confsim_simulated_time_ms {}", s.sim_time_ms);
-    let counters: [(&str, &str, u64); 8] = [
+    let counters: [(&str, &str, u64); 9] = [
         (
             "confsim_gateway_events_dropped_total",
             "Events dropped because an agent's queue was full (the oldest goes first).",
@@ -241,6 +242,11 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
             "confsim_journal_file_errors_total",
             "Failed writes to the --journal file (after the first, the file is no longer written).",
             s.journal_file_errors,
+        ),
+        (
+            "confsim_journal_syncs_total",
+            "fdatasync calls on the --journal file (--fsync always: one per answer; batch: one per group).",
+            s.journal_syncs,
         ),
         (
             "confsim_http_panics_total",
@@ -312,6 +318,7 @@ mod tests {
             journal_records: 6,
             journal_memory_bytes: 7,
             journal_file_errors: 0,
+            journal_syncs: 0,
         };
         let http = HttpCounters::default();
         http.count(200);

@@ -62,6 +62,34 @@ impl<W: Write> JournalWriter<W> {
         Ok(w)
     }
 
+    /// Continues a journal whose first bytes (its header line and every record up to `seq`
+    /// `last_seq`, each line complete) are `existing`, already in the file behind `out`:
+    /// the next record is `last_seq + 1`, and the digest and byte count cover `existing` and
+    /// everything appended after it, so they equal those of the whole file. `existing` is read
+    /// once, to the end, for the digest; nothing is written for it.
+    pub fn resume(out: W, mut existing: impl std::io::Read, last_seq: u64) -> Result<Self> {
+        let mut w = JournalWriter {
+            out,
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            hasher: blake3::Hasher::new(),
+            time: TimeFormatter::default(),
+            last_seq,
+            bytes: 0,
+        };
+        let mut chunk = vec![0u8; FLUSH_AT];
+        loop {
+            let n = match existing.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(JournalError::Write(e)),
+            };
+            w.hasher.update(&chunk[..n]);
+            w.bytes += n as u64;
+        }
+        Ok(w)
+    }
+
     /// Appends a record at simulated time `at`; returns its `seq`.
     pub fn append(&mut self, at: SimTime, record: &Record) -> Result<u64> {
         self.last_seq += 1;

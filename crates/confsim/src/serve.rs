@@ -1,12 +1,16 @@
 //! `confsim serve`: the HTTP gateway (product.md §6). Parses and checks the flags, loads the
 //! platform file (and the TLS certificate and key, if given), binds (loopback unless told),
-//! opens the journal (never overwriting), prints the seed and the address, and serves until
-//! Ctrl-C; then flushes the journal and prints its summary.
+//! opens the journal, prints the seed and the address, and serves until Ctrl-C; then flushes
+//! the journal and prints its summary.
+//!
+//! An existing `--journal` file is continued, never overwritten: its torn tail (a crash
+//! mid-write) is reported and cut off, the platform is rebuilt from its records, and the
+//! session goes on from its last record with the next `seq` (`Gateway::resume`).
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use confsim_core::{SimDuration, SimTime};
-use confsim_gateway::{ClockMode, GatewayConfig, GuidMode, GuidPolicy};
+use confsim_gateway::{ClockMode, ExistingJournal, Fsync, GatewayConfig, GuidMode, GuidPolicy};
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,17 @@ pub enum GuidModeArg {
     Static,
     /// A new Guid every --guid-interval-ms on the polling response's Set-GUID.
     Dynamic,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FsyncArg {
+    /// Every journaled answer waits for its own fdatasync (one sync per input).
+    Always,
+    /// Group commit: answers wait for a shared fdatasync (durable, and throughput holds).
+    Batch,
+    /// Written to the operating system before answering, never synced: survives a killed
+    /// process, not a stopped machine.
+    Never,
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,9 +65,15 @@ pub struct ServeArgs {
     /// The platform: {"platform": {...a scenario's platform...}, "agents": [{"ids", "password", "inspector"}]}.
     #[arg(long, value_name = "FILE.json")]
     platform: Option<PathBuf>,
-    /// Write the journal (JSON Lines) to this file; it must not exist yet.
+    /// Write the journal (JSON Lines) to this file. An existing journal is continued (its
+    /// torn tail cut off, the platform rebuilt from it), never overwritten.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// When an answer may leave: after its journal records are synced to disk one by one
+    /// (always), after a sync shared with the requests around it (batch), or once they are
+    /// written to the operating system (never).
+    #[arg(long, value_enum, default_value_t = FsyncArg::Batch)]
+    fsync: FsyncArg,
     /// How long (real time) a poll with no event is held before the empty answer.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     poll_wait_ms: u64,
@@ -86,21 +107,69 @@ pub struct ServeArgs {
     journal_memory_mb: usize,
 }
 
-fn open_journal(path: &Path) -> Result<File> {
-    File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| {
-            if path.exists() {
+/// The `--journal` file: a new one, or an existing one to continue.
+enum Journal {
+    New(File),
+    Existing(Box<ExistingJournal>),
+}
+
+fn open_journal(path: &Path) -> Result<Journal> {
+    match std::fs::metadata(path) {
+        // Created by a server that stopped before writing its header: nothing to continue.
+        Ok(meta) if meta.is_file() && meta.len() == 0 => {
+            let file = File::options()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("{}: cannot open the journal", path.display()))?;
+            Ok(Journal::New(file))
+        }
+        Ok(_) => {
+            let existing = ExistingJournal::open(path).with_context(|| {
                 format!(
-                    "{}: a journal is never overwritten; remove it or choose another path",
+                    "{}: cannot continue this journal (it is left as it is)",
                     path.display()
                 )
-            } else {
-                format!("{}: cannot create the journal", path.display())
-            }
-        })
+            })?;
+            Ok(Journal::Existing(Box::new(existing)))
+        }
+        Err(_) => File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map(Journal::New)
+            .with_context(|| format!("{}: cannot create the journal", path.display())),
+    }
+}
+
+/// Reports what resuming `existing` found, and the flags its header overrides.
+fn report_resume(existing: &ExistingJournal, config: &GatewayConfig, start_given: bool) {
+    let path = existing.path.display();
+    if let Some(torn) = &existing.torn {
+        eprintln!(
+            "confsim: {path}: line {} was torn ({} bytes without their newline: a crash mid-write); cut off, {} complete records kept",
+            torn.line,
+            torn.bytes,
+            existing.records.len()
+        );
+    }
+    let header = &existing.header;
+    if header.seed != config.seed {
+        eprintln!(
+            "confsim: {path}: the journal's seed {} is kept (--seed {} ignored)",
+            header.seed, config.seed
+        );
+    }
+    if start_given && header.start != config.start {
+        eprintln!(
+            "confsim: {path}: the journal's start {} is kept (--start ignored)",
+            header.start
+        );
+    }
+    if header.platform != config.platform || header.agents != config.agents {
+        eprintln!(
+            "confsim: {path}: the journal's platform and roster are kept (--platform ignored where it differs)"
+        );
+    }
 }
 
 fn config(args: &ServeArgs) -> Result<GatewayConfig> {
@@ -143,6 +212,11 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
         lenient: args.lenient,
         queue_capacity: args.queue_capacity,
         journal_memory_bytes: args.journal_memory_mb.saturating_mul(1 << 20),
+        fsync: match args.fsync {
+            FsyncArg::Always => Fsync::Always,
+            FsyncArg::Batch => Fsync::Batch,
+            FsyncArg::Never => Fsync::Never,
+        },
         ..GatewayConfig::default()
     };
     config.check()?;
@@ -170,14 +244,26 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         ClockMode::Wall { speed } => format!("wall (speed {speed})"),
         ClockMode::Manual => "manual".to_owned(),
     };
-    let (seed, start) = (config.seed, config.start);
     runtime.block_on(async move {
         // Bind before creating the journal, so a busy port leaves no empty journal behind.
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let journal = args.journal.as_deref().map(open_journal).transpose()?;
-        let gateway = confsim_gateway::Gateway::new(config, journal)?;
+        let gateway = match args.journal.as_deref().map(open_journal).transpose()? {
+            None => confsim_gateway::Gateway::new(config, None)?,
+            Some(Journal::New(file)) => confsim_gateway::Gateway::new(config, Some(file))?,
+            Some(Journal::Existing(existing)) => {
+                report_resume(&existing, &config, args.start.is_some());
+                let last = existing.last_seq();
+                let gateway = confsim_gateway::Gateway::resume(config, *existing)?;
+                println!(
+                    "journal continued after seq {last}, simulated time {}",
+                    gateway.now()
+                );
+                gateway
+            }
+        };
+        let (seed, start) = (gateway.header().seed, gateway.header().start);
         let addr = listener.local_addr().unwrap_or(args.addr);
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("confsim serve  seed {seed}  clock {clock}  start {start}");
@@ -185,7 +271,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             "listening on {scheme}://{addr}/agentgateway/resource/  (control: {scheme}://{addr}/simulator/)"
         );
         if let Some(journal) = &args.journal {
-            println!("journal {}", journal.display());
+            println!(
+                "journal {}  fsync {}",
+                journal.display(),
+                gateway.config().fsync.name()
+            );
         }
         println!("Ctrl-C stops.");
         let stop = async {

@@ -21,6 +21,7 @@ mod members;
 mod queries;
 mod rebuild;
 mod request_body;
+mod resume;
 mod retcodes;
 mod sequences;
 mod session;

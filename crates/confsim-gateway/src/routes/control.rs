@@ -67,7 +67,7 @@ async fn advance(State(gateway): State<Gateway>, request: Request) -> Response {
             );
         }
     };
-    match gateway.advance(ms) {
+    match gateway.advance(ms).await {
         Ok(now) => json_response(
             StatusCode::OK,
             json!({ "now": now.to_string() }).to_string(),

@@ -132,7 +132,11 @@ async fn journaled(
     {
         body = query_into_body(op, body, query);
     }
-    answer_response(gateway.call(Input::new(op, agent, body), guid.as_deref()))
+    answer_response(
+        gateway
+            .call(Input::new(op, agent, body), guid.as_deref())
+            .await,
+    )
 }
 
 /// `--lenient`: the C# demo's `prolongtime?prolongTime=n` and `applytoshiftpresident?destWorkNo=n`

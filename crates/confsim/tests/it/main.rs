@@ -1,3 +1,4 @@
 //! Tests of the `confsim` binary itself: exit codes, what goes to stdout and stderr.
 
+mod crash;
 mod replay;
