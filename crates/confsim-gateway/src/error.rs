@@ -2,6 +2,7 @@
 //! client sends is an *answer* (a `retcode`, or a 4xx for transport problems), never one of
 //! these.
 
+use confsim_scenario::error::location;
 use std::path::PathBuf;
 
 pub type Result<T, E = GatewayError> = std::result::Result<T, E>;
@@ -39,14 +40,6 @@ pub enum GatewayError {
     /// An existing journal that cannot be continued.
     #[error(transparent)]
     Resume(#[from] crate::journal::ResumeError),
-}
-
-fn location(line: Option<usize>, column: Option<usize>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(":{l}:{c}"),
-        (Some(l), None) => format!(":{l}"),
-        _ => String::new(),
-    }
 }
 
 impl GatewayError {

@@ -24,7 +24,9 @@ pub enum ScenarioError {
     Engine(#[from] confsim_engine::EngineError),
 }
 
-fn location(line: Option<usize>, column: Option<usize>) -> String {
+/// `:line:column` (or `:line`, or nothing) after a file name in an error message: the one
+/// format every confsim error that points into a file uses (scenarios, platform files).
+pub fn location(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!(":{l}:{c}"),
         (Some(l), None) => format!(":{l}"),
