@@ -99,6 +99,14 @@ impl Agent {
         }
     }
 
+    /// Free for a new conference: signed in, idle, in none, no sign-in or sign-out under way.
+    pub fn is_free(&self) -> bool {
+        self.signed_in
+            && self.state == AgentState::Idle
+            && self.conf.is_none()
+            && self.pending.is_none()
+    }
+
     /// The timer this agent waits for, if any.
     pub fn timer(&self, id: AgentId) -> Option<(SimTime, Timer)> {
         self.pending
@@ -608,9 +616,7 @@ impl Platform {
 
     /// Whether an agent is free for a new conference: signed in, idle, in none.
     pub fn is_free(&self, id: AgentId) -> bool {
-        self.agents.get(&id).is_some_and(|a| {
-            a.signed_in && a.state == AgentState::Idle && a.conf.is_none() && a.pending.is_none()
-        })
+        self.agents.get(&id).is_some_and(Agent::is_free)
     }
 
     /// Every pending timer, ordered by due time then timer.

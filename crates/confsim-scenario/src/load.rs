@@ -189,7 +189,7 @@ impl Pick {
         };
         match self {
             // The platform's own rule, which also waits for a sign-in's events to be sent.
-            Pick::Free => platform.is_free(id),
+            Pick::Free => agent.is_free(),
             Pick::Chair => agent.signed_in && membership().is_some_and(|(chair, _)| chair),
             Pick::Member => {
                 agent.signed_in
