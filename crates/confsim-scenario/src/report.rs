@@ -50,6 +50,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fell_behind: Option<bool>,
     pub active_conferences_at_end: u64,
+    /// The process's peak resident memory when the run ended, in bytes, where the platform
+    /// tells it (Linux: `VmHWM` of `/proc/self/status`); absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes: Option<u64>,
     pub expectations: Vec<Verdict>,
     /// Every expectation held.
     pub ok: bool,
@@ -135,6 +139,9 @@ impl Report {
                 .map(|j| format!("  ({j})"))
                 .unwrap_or_default()
         );
+        if let Some(bytes) = self.peak_memory_bytes {
+            let _ = writeln!(s, "memory    {:.1} MB peak resident", bytes as f64 / 1e6);
+        }
         if !self.counts.is_empty() {
             let _ = writeln!(s, "\nevents");
             for (name, n) in &self.counts {

@@ -333,6 +333,7 @@ pub fn run_with_progress<W: Write>(
             timer_lateness,
         },
         active_conferences_at_end: active_at_end,
+        peak_memory_bytes: peak_memory_bytes(),
         ok: expectations.iter().all(|v| v.ok),
         expectations,
         timeline_interval_ms: timeline.interval_ms(),
@@ -340,6 +341,16 @@ pub fn run_with_progress<W: Write>(
         latency_buckets: buckets(&stats.request_to_success, LATENCY_BARS),
     };
     Ok((report, out))
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (`VmHWM: 123456 kB`); `None`
+/// where there is no such file. It covers the whole process, so a second run in the same process
+/// (`--check-determinism`) reports the peak of both.
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 #[cfg(test)]

@@ -55,6 +55,13 @@ fn the_report_has_every_key_of_the_contract() {
     for key in ["count", "p50", "p90", "p99", "max"] {
         assert!(json["latency_ms"][key].is_u64(), "latency_ms.{key}");
     }
+    // The peak memory is read from /proc where there is one.
+    if std::path::Path::new("/proc/self/status").exists() {
+        assert!(
+            json["peak_memory_bytes"].as_u64().unwrap() > 1 << 20,
+            "{json:#}"
+        );
+    }
     // Virtual clock: no lateness, no fell_behind, and no HTML-only data in the JSON.
     assert!(json["latency_ms"].get("timer_lateness").is_none());
     assert!(json.get("fell_behind").is_none());
