@@ -10,6 +10,8 @@ use confsim_journal::{Header, JournalError, JournalReader, JournalWriter, read_a
 use serde_json::json;
 use std::io::Cursor;
 
+mod fuzz_corpus;
+
 fn header() -> Header {
     let roster = vec![AgentGroup::new(AgentSet::Range(101, 110))];
     Header::new(

@@ -3,6 +3,7 @@
 
 mod errors;
 mod expectations;
+mod fuzz_corpus;
 mod golden;
 mod load;
 mod report;
