@@ -3,7 +3,7 @@
 use crate::scheduler::Scheduler;
 use confsim_core::record::{InputRecord, Record};
 use confsim_core::{Event, Input, Platform, Response, SimTime, Timer, TimerOp};
-use confsim_journal::{Header, JournalError, JournalWriter, Stamped, Summary};
+use confsim_journal::{Header, JournalError, JournalWriter, PipedJournal, Stamped, Summary};
 use std::io::Write;
 
 /// Why the engine stopped.
@@ -56,11 +56,20 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
+/// Where the engine's records go: formatted on the engine's thread, before the record is
+/// applied (the gateway: a record that cannot be journaled is not applied), or handed to a
+/// writer thread after it is applied (runs: the engine does not wait for the formatting).
+enum Journal<W: Write> {
+    // Boxed: the writer holds the BLAKE3 hasher's state (about 2 KB).
+    Inline(Box<JournalWriter<W>>),
+    Piped(PipedJournal<W>),
+}
+
 /// The engine: platform state, timer queue and journal, at a simulated time.
 pub struct Engine<W: Write> {
     platform: Platform,
     scheduler: Scheduler<Item>,
-    journal: JournalWriter<W>,
+    journal: Journal<W>,
     now: SimTime,
     timer_ops: Vec<TimerOp>,
     fired: Vec<Event>,
@@ -84,7 +93,27 @@ impl<W: Write> Engine<W> {
         Ok(Engine {
             platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
             scheduler: Scheduler::new(),
-            journal: JournalWriter::new(out, header)?,
+            journal: Journal::Inline(Box::new(JournalWriter::new(out, header)?)),
+            now: header.start,
+            timer_ops: Vec::new(),
+            fired: Vec::new(),
+            inputs: 0,
+            events: 0,
+        })
+    }
+
+    /// As `new`, with the journal formatted, digested and written on a thread of its own
+    /// (`PipedJournal`): same bytes, and the engine's thread does not pay for them. For runs;
+    /// a driver that must know a record is journaled before acting on it (the gateway's
+    /// durable modes) uses `new` and `flush`.
+    pub fn new_piped(header: &Header, out: W) -> Result<Self>
+    where
+        W: Send + 'static,
+    {
+        Ok(Engine {
+            platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
+            scheduler: Scheduler::new(),
+            journal: Journal::Piped(PipedJournal::new(out, header)?),
             now: header.start,
             timer_ops: Vec::new(),
             fired: Vec::new(),
@@ -120,7 +149,7 @@ impl<W: Write> Engine<W> {
         let mut engine = Engine {
             platform: rebuilt.platform,
             scheduler,
-            journal: JournalWriter::resume(out, existing, last_seq)?,
+            journal: Journal::Inline(Box::new(JournalWriter::resume(out, existing, last_seq)?)),
             now: rebuilt.last_at.unwrap_or(header.start).max(header.start),
             timer_ops: Vec::new(),
             fired: Vec::new(),
@@ -140,7 +169,10 @@ impl<W: Write> Engine<W> {
 
     /// The `seq` of the last record journaled (0 before any).
     pub fn last_seq(&self) -> u64 {
-        self.journal.last_seq()
+        match &self.journal {
+            Journal::Inline(j) => j.last_seq(),
+            Journal::Piped(j) => j.last_seq(),
+        }
     }
 
     pub fn platform(&self) -> &Platform {
@@ -189,10 +221,16 @@ impl<W: Write> Engine<W> {
     }
 
     fn commit(&mut self, record: Record, observer: &mut impl Observer) -> Result<()> {
-        let seq = self.journal.append(self.now, &record)?;
+        let seq = match &mut self.journal {
+            Journal::Inline(j) => j.append(self.now, &record)?,
+            Journal::Piped(j) => j.next_seq(),
+        };
         self.platform.apply(self.now, &record, &mut self.timer_ops);
         self.apply_timer_ops();
         observer.on_record(seq, self.now, &record);
+        if let Journal::Piped(j) = &mut self.journal {
+            j.push(self.now, record)?;
+        }
         Ok(())
     }
 
@@ -251,13 +289,19 @@ impl<W: Write> Engine<W> {
 
     /// Flushes the journal: everything journaled so far is in the underlying writer.
     pub fn flush(&mut self) -> Result<()> {
-        Ok(self.journal.flush()?)
+        match &mut self.journal {
+            Journal::Inline(j) => Ok(j.flush()?),
+            Journal::Piped(j) => Ok(j.flush()?),
+        }
     }
 
     /// Ends the run: flushes the journal and returns its summary, the writer and the final
     /// platform state.
     pub fn finish(self) -> Result<(Summary, W, Platform)> {
-        let (summary, out) = self.journal.finish()?;
+        let (summary, out) = match self.journal {
+            Journal::Inline(j) => j.finish()?,
+            Journal::Piped(j) => j.finish()?,
+        };
         Ok((summary, out, self.platform))
     }
 }

@@ -155,19 +155,80 @@ pub fn write_record(
             write_content(out, &event.content);
         }
         Record::Input(input) => {
-            // Writing JSON into a Vec<u8> cannot fail: serde_json only fails on I/O errors
-            // and on maps with non-string keys, and `Value` has none.
             out.extend_from_slice(b",\"op\":\"");
             out.extend_from_slice(input.op.name().as_bytes());
             out.extend_from_slice(b"\",\"agentId\":");
-            let _ = serde_json::to_writer(&mut *out, &input.agent);
+            write_str(out, &input.agent);
             out.extend_from_slice(b",\"body\":");
-            let _ = serde_json::to_writer(&mut *out, &input.body);
-            out.extend_from_slice(b",\"response\":");
-            let _ = serde_json::to_writer(&mut *out, &input.response);
+            write_value(out, &input.body);
+            out.extend_from_slice(b",\"response\":{\"retcode\":");
+            write_str(out, &input.response.retcode);
+            out.extend_from_slice(b",\"message\":");
+            write_str(out, &input.response.message);
+            out.extend_from_slice(b",\"result\":");
+            write_value(out, &input.response.result);
+            out.push(b'}');
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// A JSON string exactly as serde_json writes it. Most strings (agent ids, retcodes, messages,
+/// caller numbers) need no escaping and are copied as they are; the others take serde_json's
+/// path, so the bytes are serde_json's either way.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing JSON into a Vec<u8> cannot fail: serde_json only fails on I/O errors.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// A JSON value exactly as serde_json writes it (compact, keys in the map's order): integers
+/// and the containers by hand, floats through serde_json (its shortest round-trip form).
+fn write_value(out: &mut Vec<u8>, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            let mut itoa = itoa::Buffer::new();
+            if let Some(u) = n.as_u64() {
+                out.extend_from_slice(itoa.format(u).as_bytes());
+            } else if let Some(i) = n.as_i64() {
+                out.extend_from_slice(itoa.format(i).as_bytes());
+            } else {
+                let _ = serde_json::to_writer(&mut *out, n);
+            }
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, v);
+            }
+            out.push(b'}');
+        }
+    }
 }
 
 fn write_content(out: &mut Vec<u8>, content: &Content) {
@@ -232,6 +293,39 @@ mod tests {
                 serde_json::to_string(&content).unwrap()
             );
             assert_eq!(fast, expected);
+        }
+    }
+
+    #[test]
+    fn input_lines_match_serde_for_odd_values() {
+        let bodies = [
+            serde_json::Value::Null,
+            json!({}),
+            json!([]),
+            json!({"memberNum": 4, "time": 60, "promptTime": 3}),
+            json!({"a": -7, "b": 1.5, "c": 1e300, "d": -0.0, "e": u64::MAX, "f": i64::MIN}),
+            json!({"s": "tab\there \"quoted\" back\\slash \u{1} é ✓ /", "n": null, "t": true, "f": false}),
+            json!({"nested": {"list": [1, "two", [3.25], {"x": null}], "empty": {}}}),
+            json!([1, [2, [3, [4]]]]),
+            json!("just a string \u{7f}"),
+        ];
+        for body in bodies {
+            for agent in ["101", "", "10\"1", "a\\b", "\u{0}", "é"] {
+                let response = Response {
+                    retcode: "000-002".into(),
+                    message: "memberNum must be \"an integer\"\n".into(),
+                    result: body.clone(),
+                };
+                let input = Input::new(Op::RequestAgentConf, agent, body.clone());
+                let fast = line(&Record::Input(InputRecord::new(input, response.clone())));
+                let expected = format!(
+                    "{{\"seq\":8,\"at\":\"2026-01-05T09:00:00.041Z\",\"op\":\"requestAgentConf\",\"agentId\":{},\"body\":{},\"response\":{}}}\n",
+                    serde_json::to_string(agent).unwrap(),
+                    serde_json::to_string(&body).unwrap(),
+                    serde_json::to_string(&response).unwrap()
+                );
+                assert_eq!(fast, expected);
+            }
         }
     }
 

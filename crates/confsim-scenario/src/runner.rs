@@ -170,12 +170,16 @@ enum Next {
 }
 
 /// Runs `scenario`, journaling to `out`; returns the report and the writer.
-pub fn run<W: Write>(scenario: &Scenario, options: &RunOptions, out: W) -> Result<(Report, W)> {
+pub fn run<W: Write + Send + 'static>(
+    scenario: &Scenario,
+    options: &RunOptions,
+    out: W,
+) -> Result<(Report, W)> {
     run_with_progress(scenario, options, out, &mut |_| {})
 }
 
 /// As `run`, calling `progress` about ten times a second of real time.
-pub fn run_with_progress<W: Write>(
+pub fn run_with_progress<W: Write + Send + 'static>(
     scenario: &Scenario,
     options: &RunOptions,
     out: W,
@@ -183,7 +187,8 @@ pub fn run_with_progress<W: Write>(
 ) -> Result<(Report, W)> {
     let seed = options.seed.unwrap_or(scenario.seed);
     let stopwatch = Stopwatch::start();
-    let mut engine = Engine::new(&header(scenario, seed), out)?;
+    // The journal is written on a thread of its own: a run uses both cores.
+    let mut engine = Engine::new_piped(&header(scenario, seed), out)?;
     let mut load = LoadDriver::new(scenario, seed, engine.platform());
     let mut observer = RunObserver {
         stats: Stats::new(scenario.expect.iter().filter_map(|e| e.agent())),

@@ -113,6 +113,17 @@ impl Stats {
             .collect()
     }
 
+    /// How many entries the statistics hold in their growable structures: retcodes seen,
+    /// agents with an application under way, and the watched agents' timeline events. The
+    /// first two are bounded by the distinct retcodes and the number of agents, whatever the
+    /// run's length; only the timelines of the agents that expectations name grow with it
+    /// (each of their events is 16 bytes). The histograms and event counts have a fixed size.
+    pub fn held_entries(&self) -> usize {
+        self.retcodes.len()
+            + self.applying_since.len()
+            + self.timelines.values().map(Vec::len).sum::<usize>()
+    }
+
     pub fn observed(&self, start: SimTime) -> Observed {
         Observed {
             start,
@@ -134,10 +145,10 @@ impl Observer for Stats {
         match record {
             Record::Input(input) => {
                 self.inputs += 1;
-                match self.retcodes.get_mut(input.response.retcode.as_str()) {
+                match self.retcodes.get_mut(&*input.response.retcode) {
                     Some(n) => *n += 1,
                     None => {
-                        self.retcodes.insert(input.response.retcode.clone(), 1);
+                        self.retcodes.insert(input.response.retcode.to_string(), 1);
                     }
                 }
                 if input.op == Op::RequestAgentConf

@@ -145,7 +145,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             }
         }
     } else {
-        let out: Box<dyn Write> = match journal {
+        let out: Box<dyn Write + Send> = match journal {
             Some(file) => Box::new(file),
             None => Box::new(std::io::sink()),
         };

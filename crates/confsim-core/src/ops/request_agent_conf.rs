@@ -37,6 +37,41 @@ pub const PLAY_MODE: i64 = 2;
 /// (the page calls it "invalid", i.e. ignored, then, but a value that could never be valid is
 /// still a malformed request); `playMode` other than 2 is refused whatever `beepTone` is.
 pub fn parse_body(body: &Value, config: &PlatformConfig) -> Result<ConfParams, Rejection> {
+    Ok(check_body(body)?.into_params(config))
+}
+
+/// A valid body, borrowed: what `decide` checks without copying any of it.
+struct Checked<'a> {
+    member_num: i64,
+    caller_no: Option<&'a str>,
+    time: i64,
+    prompt: i64,
+    beep_tone: bool,
+    voice_path: Option<&'a str>,
+}
+
+impl Checked<'_> {
+    fn into_params(self, config: &PlatformConfig) -> ConfParams {
+        // Every value is range-checked, so these conversions cannot truncate.
+        let clamp = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        ConfParams {
+            member_num: clamp(self.member_num),
+            caller_no: self
+                .caller_no
+                .map_or_else(|| config.vdn.system_caller_no.clone(), str::to_owned),
+            time_min: clamp(self.time),
+            prompt_min: clamp(self.prompt.min(self.time - 1)),
+            beep_tone: self.beep_tone,
+            voice_path: if self.beep_tone {
+                self.voice_path.map(str::to_owned)
+            } else {
+                None
+            },
+        }
+    }
+}
+
+fn check_body(body: &Value) -> Result<Checked<'_>, Rejection> {
     let body = Body::new(body)?;
     let member_num = body.required_int("memberNum", MEMBERS_MIN, MEMBERS_MAX)?;
     let caller_no = body
@@ -59,25 +94,19 @@ pub fn parse_body(body: &Value, config: &PlatformConfig) -> Result<ConfParams, R
             "voicePath is mandatory when beepTone is true",
         ));
     }
-    // Every value is range-checked above, so these conversions cannot truncate.
-    let clamp = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-    Ok(ConfParams {
-        member_num: clamp(member_num),
-        caller_no: caller_no.map_or_else(|| config.vdn.system_caller_no.clone(), str::to_owned),
-        time_min: clamp(time),
-        prompt_min: clamp(prompt.min(time - 1)),
+    Ok(Checked {
+        member_num,
+        caller_no,
+        time,
+        prompt,
         beep_tone,
-        voice_path: if beep_tone {
-            voice_path.map(str::to_owned)
-        } else {
-            None
-        },
+        voice_path,
     })
 }
 
 pub(crate) fn decide(platform: &Platform, input: &Input) -> Result<Value, Rejection> {
     let (id, agent) = platform.caller(input)?;
-    parse_body(&input.body, platform.config())?;
+    check_body(&input.body)?;
     if let Some(conf) = agent.conf {
         return Err(Rejection::new(
             retcode::ALREADY_IN_CONFERENCE,

@@ -242,10 +242,7 @@ fn every_input_is_journaled_with_its_response_refused_or_not() {
         .collect();
     assert_eq!(journaled, expected);
     assert_eq!(
-        expected
-            .iter()
-            .map(|e| e.2.retcode.as_str())
-            .collect::<Vec<_>>(),
+        expected.iter().map(|e| &*e.2.retcode).collect::<Vec<_>>(),
         ["000-002", "100-006", "000-002", "0", "101-003"]
     );
 }

@@ -301,8 +301,8 @@ pub fn assert_success(response: &Response, result: Value) {
     assert_eq!(
         *response,
         Response {
-            retcode: "0".to_owned(),
-            message: "success".to_owned(),
+            retcode: "0".into(),
+            message: "success".into(),
             result
         }
     );
