@@ -508,7 +508,11 @@ pub struct Platform {
     // iterates them into output unsorted (`agents()`, `conferences()` and `pending_timers()`
     // sort). FxHash is deterministic (no per-process random seed).
     agents: FxHashMap<AgentId, Agent>,
-    confs: FxHashMap<ConfId, Conference>,
+    // Boxed: conferences come and go all day, each with a new id, so the table fills with
+    // tombstones and is rebuilt now and then; with a 16-byte slot instead of a whole
+    // conference, the rebuild (old and new table alive together) costs next to nothing, and
+    // the peak memory of a long run is that of its first hour.
+    confs: FxHashMap<ConfId, Box<Conference>>,
     confs_created: u64,
     /// Counts kept up to date by `finish` from what each change touched, so reports can sample
     /// them at any time without scanning every agent and conference.
@@ -590,12 +594,12 @@ impl Platform {
     }
 
     pub fn conference(&self, id: ConfId) -> Option<&Conference> {
-        self.confs.get(&id)
+        self.confs.get(&id).map(|c| &**c)
     }
 
     /// Every conference, in id order.
     pub fn conferences(&self) -> Vec<&Conference> {
-        let mut all: Vec<_> = self.confs.values().collect();
+        let mut all: Vec<&Conference> = self.confs.values().map(|c| &**c).collect();
         all.sort_by_key(|c| c.id);
         all
     }
@@ -648,7 +652,7 @@ impl Platform {
         let range = start..self.touched.before.len();
         self.touched
             .confs
-            .push((id, range, conf.is_some_and(Conference::is_active)));
+            .push((id, range, conf.is_some_and(|c| c.is_active())));
     }
 
     fn touch_agent(&mut self, id: AgentId) {
@@ -668,7 +672,7 @@ impl Platform {
             return None;
         }
         self.touch_conf(id);
-        self.confs.get_mut(&id)
+        self.confs.get_mut(&id).map(|c| &mut **c)
     }
 
     /// An agent to change.
@@ -696,7 +700,7 @@ impl Platform {
             agent.conf = Some(id);
         }
         self.confs_created += 1;
-        self.confs.insert(id, conf);
+        self.confs.insert(id, Box::new(conf));
     }
 
     /// Forgets a conference; every agent still attached to it is freed.
@@ -789,7 +793,7 @@ impl Platform {
             count(
                 &mut self.active_confs,
                 *was_active,
-                conf.is_some_and(Conference::is_active),
+                conf.is_some_and(|c| c.is_active()),
             );
         }
         for (id, before, was_signed_in, was_talking) in &touched.agents {
@@ -866,7 +870,7 @@ impl Platform {
     ) -> Result<&Conference, Rejection> {
         agent
             .conf
-            .and_then(|c| self.confs.get(&c))
+            .and_then(|c| self.confs.get(&c).map(|c| &**c))
             .filter(|c| c.is_active())
             .ok_or_else(|| {
                 Rejection::new(
@@ -1135,7 +1139,7 @@ impl Platform {
     }
 
     fn forget_if_gone(&mut self, conf_id: ConfId) {
-        if self.confs.get(&conf_id).is_some_and(Conference::is_gone) {
+        if self.confs.get(&conf_id).is_some_and(|c| c.is_gone()) {
             self.remove_conference(conf_id);
         }
     }

@@ -92,7 +92,7 @@ impl<W: Write> Engine<W> {
     pub fn new(header: &Header, out: W) -> Result<Self> {
         Ok(Engine {
             platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
-            scheduler: Scheduler::new(),
+            scheduler: Scheduler::with_capacity(expected_timers(header)),
             journal: Journal::Inline(Box::new(JournalWriter::new(out, header)?)),
             now: header.start,
             timer_ops: Vec::new(),
@@ -112,7 +112,7 @@ impl<W: Write> Engine<W> {
     {
         Ok(Engine {
             platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
-            scheduler: Scheduler::new(),
+            scheduler: Scheduler::with_capacity(expected_timers(header)),
             journal: Journal::Piped(PipedJournal::new(out, header)?),
             now: header.start,
             timer_ops: Vec::new(),
@@ -304,6 +304,13 @@ impl<W: Write> Engine<W> {
         };
         Ok((summary, out, self.platform))
     }
+}
+
+/// About how many platform timers a roster keeps pending at once: a few per agent (an active
+/// conference's warning and end, a step or notification under way).
+fn expected_timers(header: &Header) -> usize {
+    let agents: usize = header.agents.iter().map(|g| g.ids.len()).sum();
+    agents.saturating_mul(3).min(1 << 24)
 }
 
 /// Carries the platform's timer changes into the queue.

@@ -109,6 +109,54 @@ impl Fsync {
     }
 }
 
+/// Who may use the control API under `/simulator/` (`--control`, `--control-token`). It can
+/// move the manual clock and read the whole journal, Guids of nobody but inputs of everybody,
+/// so it is open only where only the machine's own users reach it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum ControlAccess {
+    /// Absent: every `/simulator/` route answers 404.
+    Off,
+    /// Open to whoever reaches the port. Refused on an address that is not loopback
+    /// (`check_address`): anyone on the network could move the clock and read the journal.
+    #[default]
+    Open,
+    /// Every request must carry `Authorization: Bearer <token>` (compared in constant time);
+    /// otherwise 401. Allowed on any address.
+    Token(String),
+}
+
+impl std::fmt::Debug for ControlAccess {
+    /// Never prints the token (configurations get logged).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ControlAccess::Off => "Off",
+            ControlAccess::Open => "Open",
+            ControlAccess::Token(_) => "Token(<hidden>)",
+        })
+    }
+}
+
+impl ControlAccess {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ControlAccess::Off => "off",
+            ControlAccess::Open => "on",
+            ControlAccess::Token(_) => "on (token)",
+        }
+    }
+
+    /// Refuses an open control API on an address other than loopback: the gateway does not
+    /// start rather than expose it (`--control-token` or `--control off` are the ways out).
+    pub fn check_address(&self, addr: std::net::SocketAddr) -> Result<()> {
+        if *self == ControlAccess::Open && !addr.ip().is_loopback() {
+            return Err(GatewayError::Config(format!(
+                "the control API (/simulator/: the clock, the whole journal) would be open to anyone who reaches {addr}; give --control-token TOKEN (or --control-token-file FILE) to protect it, or --control off"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The gateway's name in Guids (`<uuid>.AgentGateway0`), as the vendor's node names appear.
 pub const NODE_NAME: &str = "AgentGateway0";
 
@@ -139,7 +187,27 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     /// When the `--journal` file reaches the disk.
     pub fsync: Fsync,
+    /// Who may use `/simulator/`.
+    pub control: ControlAccess,
+    /// How long (real time) a connection may take to send a request's line and headers,
+    /// counted from the first byte it is awaited (for a kept-alive connection: from the end
+    /// of the previous answer). A client that is slower (a slowloris) is disconnected; no
+    /// answer is sent. Also bounds a TLS handshake.
+    pub header_read_timeout: Duration,
+    /// The largest request line and headers together; larger ones are answered 431 by the
+    /// HTTP layer and the connection closed.
+    pub max_header_bytes: usize,
+    /// Connections served at once. Beyond it the gateway accepts no more: new connections
+    /// wait in the operating system's listen backlog until one closes.
+    pub max_connections: usize,
 }
+
+/// Bounds of `--max-header-bytes`: below 1 KiB ordinary clients fail; the upper bound keeps a
+/// connection's read buffer small.
+pub const MIN_HEADER_BYTES: usize = 1 << 10;
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
+/// The most `--max-connections` may be.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The start of a manual-clock session when none is given: the scenarios' default, so an HTTP
 /// session and a scenario line up without saying so.
@@ -161,6 +229,10 @@ impl Default for GatewayConfig {
             journal_memory_bytes: 256 << 20,
             max_body_bytes: 64 << 10,
             fsync: Fsync::default(),
+            control: ControlAccess::default(),
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 << 10,
+            max_connections: 10_000,
         }
     }
 }
@@ -189,6 +261,32 @@ impl GatewayConfig {
         }
         if self.poll_wait > Duration::from_secs(600) {
             return bad("--poll-wait-ms must be at most 600000 (ten minutes)".to_owned());
+        }
+        if self.header_read_timeout.is_zero() || self.header_read_timeout > Duration::from_secs(600)
+        {
+            return bad(format!(
+                "--header-timeout-ms must be from 1 to 600000, not {}",
+                self.header_read_timeout.as_millis()
+            ));
+        }
+        if !(MIN_HEADER_BYTES..=MAX_HEADER_BYTES).contains(&self.max_header_bytes) {
+            return bad(format!(
+                "--max-header-bytes must be from {MIN_HEADER_BYTES} to {MAX_HEADER_BYTES}, not {}",
+                self.max_header_bytes
+            ));
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return bad(format!(
+                "--max-connections must be from 1 to {MAX_CONNECTIONS}, not {}",
+                self.max_connections
+            ));
+        }
+        if let ControlAccess::Token(token) = &self.control
+            && (token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return bad(
+                "--control-token must be one word of printable ASCII (it travels in an HTTP header), and not empty".to_owned(),
+            );
         }
         if let Some(problem) = self.platform.check().err() {
             return bad(format!("platform.{}: {}", problem.path, problem.message));
@@ -396,5 +494,45 @@ mod tests {
         };
         assert!(c.check().is_err());
         assert!(GatewayConfig::default().check().is_ok());
+        for tune in [
+            (|c: &mut GatewayConfig| c.header_read_timeout = Duration::ZERO) as fn(&mut _),
+            |c| c.max_header_bytes = 100,
+            |c| c.max_header_bytes = 64 << 20,
+            |c| c.max_connections = 0,
+            |c| c.control = ControlAccess::Token(String::new()),
+            |c| c.control = ControlAccess::Token("two words".to_owned()),
+        ] {
+            let mut c = GatewayConfig::default();
+            tune(&mut c);
+            let err = c.check().unwrap_err();
+            assert!(err.is_bad_input(), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_open_control_api_is_refused_beyond_loopback_and_its_token_never_printed() {
+        let open = ControlAccess::Open;
+        assert!(
+            open.check_address("127.0.0.1:8043".parse().unwrap())
+                .is_ok()
+        );
+        assert!(open.check_address("[::1]:8043".parse().unwrap()).is_ok());
+        let err = open
+            .check_address("0.0.0.0:8043".parse().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--control-token"), "{err}");
+        let token = ControlAccess::Token("s3cret".to_owned());
+        assert!(token.check_address("0.0.0.0:8043".parse().unwrap()).is_ok());
+        assert!(
+            ControlAccess::Off
+                .check_address("10.0.0.1:1".parse().unwrap())
+                .is_ok()
+        );
+        let config = GatewayConfig {
+            control: token,
+            ..GatewayConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("s3cret"));
     }
 }

@@ -69,9 +69,10 @@ impl Answer {
 /// What a poll answers.
 #[derive(Debug)]
 pub(crate) enum PollAnswer {
-    /// The full body, ready to send.
-    Event(String, Option<String>),
-    Empty(Option<String>),
+    /// The full body, ready to send; the `Set-GUID`; the events this session lost to its
+    /// full queue so far (`X-Confsim-Dropped-Events` when not 0).
+    Event(String, Option<String>, u64),
+    Empty(Option<String>, u64),
     Refused(Response),
 }
 
@@ -643,10 +644,11 @@ impl Gateway {
                 let mut wait = None;
                 let answer = match taken {
                     // An event is not shown before it is as durable as an answer would be.
-                    Take::Event(body) => Some(match self.settle(&mut inner) {
+                    Take::Event(body, dropped) => Some(match self.settle(&mut inner) {
                         Ok(w) => {
                             wait = w;
-                            PollAnswer::Event(body, self.rotation(&mut inner, id, guid, now))
+                            let set_guid = self.rotation(&mut inner, id, guid, now);
+                            PollAnswer::Event(body, set_guid, dropped)
                         }
                         Err(response) => PollAnswer::Refused(response),
                     }),
@@ -655,7 +657,8 @@ impl Gateway {
                         format!("agent {id} is signed out"),
                     )))),
                     Take::Empty if out_of_time => {
-                        Some(PollAnswer::Empty(self.rotation(&mut inner, id, guid, now)))
+                        let set_guid = self.rotation(&mut inner, id, guid, now);
+                        Some(PollAnswer::Empty(set_guid, inner.desk.dropped(id)))
                     }
                     Take::Empty => None,
                 };
@@ -769,6 +772,9 @@ impl Gateway {
                 journal_memory_bytes: memory.held_bytes(),
                 journal_file_errors: memory.file_errors,
                 journal_syncs: self.shared.durable.syncs(),
+                queue_capacity: inner.desk.queue_capacity(),
+                polls_held: inner.desk.polls_held(),
+                max_connections: self.shared.config.max_connections,
             }
         };
         metrics::render(&snapshot, &self.shared.http)
@@ -818,30 +824,15 @@ impl Gateway {
     /// Serves HTTP on `listener` until `signal` completes, with the clock's task beside it;
     /// then lets held polls answer, flushes the journal and returns its summary (`None` if a
     /// clone of this gateway is still alive elsewhere, so the engine could not be finished;
-    /// the journal is flushed either way).
+    /// the journal is flushed either way). Refuses to start (`GatewayError::Config`) with an
+    /// open control API on an address that is not loopback. The transport's limits
+    /// (`header_read_timeout`, `max_header_bytes`, `max_connections`) are in `server.rs`.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Option<Summary>> {
-        let clock = {
-            let gateway = self.clone();
-            tokio::spawn(async move { gateway.run_clock().await })
-        };
-        let stopper = self.clone();
-        let served = axum::serve(listener, crate::routes::router(self.clone()))
-            .with_graceful_shutdown(async move {
-                signal.await;
-                stopper.shut_down();
-            })
-            .await;
-        self.shut_down();
-        let _ = clock.await;
-        served.map_err(|error| crate::GatewayError::Io {
-            context: "serving HTTP".to_owned(),
-            error,
-        })?;
-        self.finish()
+        self.serve_on(listener, None, signal).await
     }
 
     /// Finishes the journal: the summary (digest, records, bytes) when this is the last handle.

@@ -22,13 +22,14 @@ mod gateway;
 mod journal;
 mod metrics;
 mod routes;
+mod server;
 mod sessions;
 mod tls;
 
 pub use clock::present;
 pub use config::{
-    ClockMode, Fsync, GatewayConfig, GuidMode, GuidPolicy, PlatformFile, RosterEntry,
-    load_platform_file, parse_platform_file,
+    ClockMode, ControlAccess, Fsync, GatewayConfig, GuidMode, GuidPolicy, PlatformFile,
+    RosterEntry, load_platform_file, parse_platform_file,
 };
 pub use error::{GatewayError, Result};
 pub use gateway::Gateway;

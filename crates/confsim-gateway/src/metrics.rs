@@ -20,8 +20,12 @@ pub(crate) struct Counters {
     /// Requests the gateway answered itself, by retcode (Guid checks, bad ids on gateway-only
     /// interfaces): not in the journal.
     pub gateway_retcodes: Vec<(&'static str, u64)>,
-    /// Events dropped from a full queue (the oldest goes).
+    /// Events dropped from a full queue (the oldest goes). Journaled all the same.
     pub dropped: u64,
+    /// Sessions whose queue overflowed at least once (each warned about once).
+    pub overflowed_sessions: u64,
+    /// The longest any agent's queue has been (the high-water mark; at most the capacity).
+    pub queue_length_max: u64,
     /// Events for an agent with no session at the gateway (it never signed in over HTTP, or
     /// its session ended): journaled, delivered to nobody.
     pub undelivered: u64,
@@ -41,6 +45,8 @@ impl Default for Counters {
             retcodes: Vec::new(),
             gateway_retcodes: Vec::new(),
             dropped: 0,
+            overflowed_sessions: 0,
+            queue_length_max: 0,
             undelivered: 0,
             delivered: 0,
             inactivity_signouts: 0,
@@ -83,6 +89,21 @@ pub(crate) struct HttpCounters {
     pub body_too_large: AtomicU64,
     pub not_found: AtomicU64,
     pub panics: AtomicU64,
+    /// `/simulator/` requests refused: the control API is off, or the token was wrong.
+    pub control_off: AtomicU64,
+    pub control_unauthorized: AtomicU64,
+    /// Connections accepted, and open now.
+    pub connections: AtomicU64,
+    pub connections_open: AtomicU64,
+    /// Times the accept loop found every connection slot taken and stopped accepting.
+    pub connection_cap_waits: AtomicU64,
+    /// Connections closed by the transport's limits: headers not received within the
+    /// timeout, headers over the limit (after a 431), a request head that is not HTTP (after
+    /// a 400), a TLS handshake that failed or timed out.
+    pub header_timeouts: AtomicU64,
+    pub headers_too_large: AtomicU64,
+    pub bad_requests: AtomicU64,
+    pub tls_failures: AtomicU64,
 }
 
 impl HttpCounters {
@@ -105,6 +126,9 @@ pub(crate) struct Snapshot {
     pub journal_memory_bytes: usize,
     pub journal_file_errors: u64,
     pub journal_syncs: u64,
+    pub queue_capacity: usize,
+    pub polls_held: u64,
+    pub max_connections: usize,
 }
 
 /// Renders the Prometheus text exposition format (version 0.0.4).
@@ -164,7 +188,7 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
             "confsim_gateway_rejections_total{{retcode=\"{retcode}\"}} {n}"
         );
     }
-    let gauges: [(&str, &str, u64); 6] = [
+    let gauges: [(&str, &str, u64); 11] = [
         (
             "confsim_active_conferences",
             "Conferences between AgentConf_RequestSuccess and their release.",
@@ -184,6 +208,31 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
             "confsim_gateway_queued_events",
             "Events waiting in the agents' queues for a poll.",
             s.queued_events as u64,
+        ),
+        (
+            "confsim_gateway_queue_capacity",
+            "Events an agent's queue holds (--queue-capacity); past it the oldest is dropped.",
+            s.queue_capacity as u64,
+        ),
+        (
+            "confsim_gateway_queue_length_max",
+            "The longest any agent's queue has been since the start.",
+            c.queue_length_max,
+        ),
+        (
+            "confsim_gateway_polls_held",
+            "Polls being held open now (long polling).",
+            s.polls_held,
+        ),
+        (
+            "confsim_http_connections_open",
+            "HTTP connections open now.",
+            http.connections_open.load(Ordering::Relaxed),
+        ),
+        (
+            "confsim_http_connections_max",
+            "Connections served at once (--max-connections); more wait in the listen backlog.",
+            s.max_connections as u64,
         ),
         (
             "confsim_journal_memory_bytes",
@@ -207,11 +256,26 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
         "The engine's simulated time, in milliseconds since the Unix epoch.",
     );
     let _ = writeln!(out, "confsim_simulated_time_ms {}", s.sim_time_ms);
-    let counters: [(&str, &str, u64); 9] = [
+    let counters: [(&str, &str, u64); 12] = [
         (
             "confsim_gateway_events_dropped_total",
-            "Events dropped because an agent's queue was full (the oldest goes first).",
+            "Events dropped because an agent's queue was full (the oldest goes first); the journal keeps them.",
             c.dropped,
+        ),
+        (
+            "confsim_gateway_overflowed_sessions_total",
+            "Sessions whose event queue overflowed at least once.",
+            c.overflowed_sessions,
+        ),
+        (
+            "confsim_http_connections_total",
+            "HTTP connections accepted.",
+            http.connections.load(Ordering::Relaxed),
+        ),
+        (
+            "confsim_http_connection_cap_waits_total",
+            "Times every connection slot was taken and accepting paused until one closed.",
+            http.connection_cap_waits.load(Ordering::Relaxed),
         ),
         (
             "confsim_gateway_events_undelivered_total",
@@ -276,7 +340,7 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
         &mut out,
         "confsim_http_refused_total",
         "counter",
-        "Requests refused at the transport: unknown paths (404) and bodies over the limit (413).",
+        "Requests refused before any handler: unknown paths (404), bodies over the limit (413), the control API when off (404) or without its token (401).",
     );
     let _ = writeln!(
         out,
@@ -288,6 +352,34 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
         "confsim_http_refused_total{{reason=\"body_too_large\"}} {}",
         http.body_too_large.load(Ordering::Relaxed)
     );
+    let _ = writeln!(
+        out,
+        "confsim_http_refused_total{{reason=\"control_off\"}} {}",
+        http.control_off.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "confsim_http_refused_total{{reason=\"control_unauthorized\"}} {}",
+        http.control_unauthorized.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "confsim_http_connections_closed_total",
+        "counter",
+        "Connections closed by the transport's limits, by reason: request headers not received within --header-timeout-ms, headers over --max-header-bytes (after a 431), a request head that is not HTTP (after a 400), a failed or timed-out TLS handshake.",
+    );
+    for (reason, n) in [
+        ("header_timeout", &http.header_timeouts),
+        ("header_too_large", &http.headers_too_large),
+        ("bad_request", &http.bad_requests),
+        ("tls_handshake", &http.tls_failures),
+    ] {
+        let _ = writeln!(
+            out,
+            "confsim_http_connections_closed_total{{reason=\"{reason}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
+    }
     out
 }
 
@@ -319,6 +411,9 @@ mod tests {
             journal_memory_bytes: 7,
             journal_file_errors: 0,
             journal_syncs: 0,
+            queue_capacity: 8,
+            polls_held: 1,
+            max_connections: 9,
         };
         let http = HttpCounters::default();
         http.count(200);
@@ -334,6 +429,10 @@ mod tests {
             "confsim_active_conferences 2",
             "confsim_signed_in_agents 3",
             "confsim_http_responses_total{class=\"4xx\"} 1",
+            "confsim_gateway_queue_capacity 8",
+            "confsim_gateway_polls_held 1",
+            "confsim_http_connections_max 9",
+            "confsim_http_connections_closed_total{reason=\"header_timeout\"} 0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

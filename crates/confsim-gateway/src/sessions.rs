@@ -7,6 +7,16 @@
 //! fails the check is answered `100-006` and never journaled, because it never happened as far
 //! as the platform is concerned (the same request with the right Guid would be journaled).
 //!
+//! Each session's queue is bounded (`--queue-capacity`, 10,000 events by default). When an
+//! event arrives for a full queue, the *oldest* queued event is dropped to make room: the
+//! newest events describe the agent's present state, which is what a client that fell behind
+//! needs to recover. A dropped event is still in the journal (the observer sees each record
+//! only after it was journaled), so nothing of the record is lost, only its delivery: the
+//! drop is counted (`confsim_gateway_events_dropped_total`), warned about once per session,
+//! and told to that agent's client in an `X-Confsim-Dropped-Events` header on every later
+//! poll answer. A client that stops polling altogether is signed out after the inactivity
+//! period, as the vendor's gateway does (`MAXTIME`), and its queue freed after another.
+//!
 //! A session lives from a successful sign-in until its agent has signed out *and* its client
 //! has polled every event left for it (so the client sees `AgentOther_ShutdownService` after a
 //! forced sign-out); after that its Guid is `100-006` too. A signed-out session nobody polls
@@ -48,6 +58,8 @@ pub(crate) struct Session {
     /// when polled: most of the cost of an event nobody polls (a client that went away, a
     /// queue overflowing) is then never paid.
     queue: VecDeque<(SimTime, Event)>,
+    /// Events dropped from this session's full queue since its sign-in.
+    dropped: u64,
     pub notify: Arc<Notify>,
 }
 
@@ -70,7 +82,8 @@ pub(crate) struct Authenticated {
 /// What a poll finds in the queue.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Take {
-    Event(String),
+    /// The poll's body, and the events this session has lost to overflow so far.
+    Event(String, u64),
     /// Nothing yet; wait.
     Empty,
     /// Signed out and drained: the session is over.
@@ -190,6 +203,7 @@ impl Desk {
                 s.login_time = now;
                 s.last_activity = now;
                 s.phase = Phase::SignedIn;
+                s.dropped = 0;
             }
             None => {
                 self.sessions.insert(
@@ -203,6 +217,7 @@ impl Desk {
                         phase: Phase::SignedIn,
                         polls_in_flight: 0,
                         queue: VecDeque::new(),
+                        dropped: 0,
                         notify: Arc::new(Notify::new()),
                     },
                 );
@@ -257,6 +272,23 @@ impl Desk {
         }
     }
 
+    /// Events the agent's session lost to its full queue (0 without a session).
+    pub fn dropped(&self, id: AgentId) -> u64 {
+        self.sessions.get(&id).map_or(0, |s| s.dropped)
+    }
+
+    /// Polls held open now, over every session.
+    pub fn polls_held(&self) -> u64 {
+        self.sessions
+            .values()
+            .map(|s| u64::from(s.polls_in_flight))
+            .sum()
+    }
+
+    pub fn queue_capacity(&self) -> usize {
+        self.queue_capacity
+    }
+
     pub fn current_guid(&self, id: AgentId) -> Option<&str> {
         self.sessions.get(&id).map(|s| s.guid.as_str())
     }
@@ -269,7 +301,7 @@ impl Desk {
         if let Some((at, event)) = s.queue.pop_front() {
             self.queued -= 1;
             self.counters.delivered += 1;
-            return Take::Event(poll_body(&event, at));
+            return Take::Event(poll_body(&event, at), s.dropped);
         }
         match s.phase {
             Phase::SignedOut {
@@ -316,12 +348,24 @@ impl Desk {
             return;
         };
         if s.queue.len() >= self.queue_capacity {
+            // The overflow policy (see the module's notes): the oldest goes, the journal
+            // keeps it, and the drop is counted, warned about once, and told to the client.
             s.queue.pop_front();
             self.queued -= 1;
             self.counters.dropped += 1;
+            if s.dropped == 0 {
+                self.counters.overflowed_sessions += 1;
+                tracing::warn!(
+                    agent = %event.agent,
+                    capacity = self.queue_capacity,
+                    "the agent's event queue is full (its client polls slower than events come): dropping its oldest events; the journal keeps them (GET /simulator/journal), and polls answer X-Confsim-Dropped-Events"
+                );
+            }
+            s.dropped += 1;
         }
         s.queue.push_back((at, event.clone()));
         self.queued += 1;
+        self.counters.queue_length_max = self.counters.queue_length_max.max(s.queue.len() as u64);
         if event.ty == EventType::AgentOtherShutdownService
             && let Phase::SignedOut { awaiting_shutdown } = &mut s.phase
         {
@@ -441,6 +485,14 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_event_is_small_so_the_documented_memory_bound_holds() {
+        // SECURITY.md's bound: a full queue is about capacity x this many bytes (plus a boxed
+        // ParticipantChanged content, and the VecDeque's rounding up to a power of two).
+        let bytes = std::mem::size_of::<(SimTime, Event)>();
+        assert!(bytes <= 32, "{bytes} bytes");
+    }
+
+    #[test]
     fn a_full_queue_drops_its_oldest_event_and_counts_it() {
         let mut desk = Desk::new(2);
         desk.signed_in(AgentId(101), t(0));
@@ -449,13 +501,29 @@ mod tests {
             desk.on_record(i + 1, t(i as i64), &Record::Event(e));
         }
         assert_eq!(desk.counters.dropped, 1);
-        let Take::Event(first) = desk.take(AgentId(101)) else {
+        assert_eq!(desk.counters.overflowed_sessions, 1);
+        assert_eq!(desk.counters.queue_length_max, 2);
+        assert_eq!(desk.dropped(AgentId(101)), 1);
+        let Take::Event(first, dropped) = desk.take(AgentId(101)) else {
             panic!("an event was queued")
         };
+        assert_eq!(dropped, 1, "the client is told");
         assert!(first.ends_with(r#""eventGenTime":1}}"#), "{first}");
-        assert!(matches!(desk.take(AgentId(101)), Take::Event(_)));
+        assert!(matches!(desk.take(AgentId(101)), Take::Event(..)));
         assert_eq!(desk.take(AgentId(101)), Take::Empty);
         assert_eq!(desk.queued(), 0);
+        // A second overflow of the same session is counted, not warned about again; a new
+        // sign-in starts the session's count afresh.
+        for i in 3..6 {
+            let e = Event::new(EventType::AgentStateReady, AgentId(101), Content::Null);
+            desk.on_record(i + 1, t(i as i64), &Record::Event(e));
+        }
+        assert_eq!(
+            (desk.counters.dropped, desk.counters.overflowed_sessions),
+            (2, 1)
+        );
+        desk.signed_in(AgentId(101), t(10));
+        assert_eq!(desk.dropped(AgentId(101)), 0);
     }
 
     #[test]
@@ -478,7 +546,7 @@ mod tests {
             Content::Null,
         );
         desk.on_record(1, t(5), &Record::Event(e));
-        assert!(matches!(desk.take(AgentId(101)), Take::Event(_)));
+        assert!(matches!(desk.take(AgentId(101)), Take::Event(..)));
         assert_eq!(desk.take(AgentId(101)), Take::Over);
         assert!(
             desk.authenticate(AgentId(101), Some(&g), t(6), Purpose::Poll)

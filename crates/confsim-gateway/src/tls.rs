@@ -2,30 +2,21 @@
 //! not speak anything else. rustls with the `ring` provider (a pure Rust and C build: no cmake,
 //! no Go), TLS 1.2 and 1.3, PEM files.
 //!
-//! axum's `serve` only takes plain TCP, so the TLS server is a small accept loop: each
-//! connection's handshake runs in its own task (bounded in time, so a client that connects and
-//! sends nothing holds a task for at most that long), then hyper serves the same router over
-//! it. A failed handshake (a plain-HTTP client on the TLS port, an untrusted certificate) costs
-//! that connection only.
+//! The accept loop is the plain server's (`server.rs`): each connection's handshake runs in
+//! its own task (bounded by the header read timeout, so a client that connects and sends
+//! nothing holds a task and a connection slot for at most that long), then hyper serves the
+//! same router over it. A failed handshake (a plain-HTTP client on the TLS port, an untrusted
+//! certificate) costs that connection only.
 
 use crate::error::{GatewayError, Result};
 use crate::gateway::Gateway;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-/// How long a connection may take over its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a stop waits for open connections before dropping them.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The TLS configuration of a certificate chain and its private key, both PEM files.
 pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
@@ -57,61 +48,14 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
 }
 
 impl Gateway {
-    /// As `serve`, over TLS.
+    /// As `serve`, over TLS (the same accept loop and limits, `server.rs`; a handshake must
+    /// finish within the header read timeout).
     pub async fn serve_tls(
         self,
         listener: tokio::net::TcpListener,
         acceptor: TlsAcceptor,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Option<confsim_journal::Summary>> {
-        let clock = {
-            let gateway = self.clone();
-            tokio::spawn(async move { gateway.run_clock().await })
-        };
-        let router = crate::routes::router(self.clone());
-        let graceful = GracefulShutdown::new();
-        let mut signal = std::pin::pin!(signal);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let tcp = match accepted {
-                        Ok((tcp, _)) => tcp,
-                        Err(error) => {
-                            // Out of file descriptors, say: keep serving the connections there
-                            // are, and try again shortly rather than spinning.
-                            tracing::warn!(%error, "accepting a connection failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    let acceptor = acceptor.clone();
-                    let service = TowerToHyperService::new(router.clone());
-                    let watcher = graceful.watcher();
-                    tokio::spawn(async move {
-                        let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                            Ok(Ok(tls)) => tls,
-                            Ok(Err(error)) => {
-                                tracing::debug!(%error, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => return,
-                        };
-                        let connection = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(tls), service);
-                        if let Err(error) = watcher.watch(connection).await {
-                            tracing::debug!(%error, "a TLS connection ended with an error");
-                        }
-                    });
-                }
-                _ = &mut signal => break,
-            }
-        }
-        // Held polls answer now, so open connections can finish their requests and close.
-        self.shut_down();
-        drop(listener);
-        drop(router);
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
-        let _ = clock.await;
-        self.finish()
+        self.serve_on(listener, Some(acceptor), signal).await
     }
 }

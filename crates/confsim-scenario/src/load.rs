@@ -543,10 +543,20 @@ impl<'a> LoadDriver<'a> {
     /// The scenario's generators, their eligible agents read from `platform` (the initial
     /// state), and their first wake-ups scheduled.
     pub fn new(scenario: &'a Scenario, seed: u64, platform: &Platform) -> Self {
+        // Sized for the agents the generators drive (see `Scheduler::with_capacity`: maps with
+        // churn double late in a run unless sized for twice their steady state).
+        let driven: usize = scenario
+            .load
+            .iter()
+            .map(|spec| Members::new(&spec.agents).len() as usize)
+            .sum::<usize>()
+            .min(1 << 24);
+        let mut tracked = FxHashMap::default();
+        tracked.reserve(driven.saturating_mul(2));
         let mut driver = LoadDriver {
             gens: Vec::with_capacity(scenario.load.len()),
-            queue: Scheduler::new(),
-            tracked: FxHashMap::default(),
+            queue: Scheduler::with_capacity(driven),
+            tracked,
         };
         let scenario_until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
         for (i, spec) in scenario.load.iter().enumerate() {
@@ -778,11 +788,22 @@ impl<'a> LoadDriver<'a> {
     /// eligibility indexes, `releaseAfter` wake-ups once a followed chair's conference starts,
     /// and the next iteration of a closed slot whose agent is free again.
     pub fn absorb(&mut self, platform: &Platform, now: SimTime, touches: &mut Vec<Touch>) {
+        let mut previous: Option<AgentId> = None;
         for touch in touches.drain(..) {
             let agent = touch.agent;
-            for lg in &mut self.gens {
-                if let Some(m) = lg.members.index_of(agent) {
-                    lg.index.set(m, lg.pick.eligible(platform, agent));
+            // An engine call often touches one agent several times in a row (a timer's events
+            // for the same chair): its eligibility is the platform's state after the call,
+            // the same each time, so it is looked up once. A success still counts.
+            let repeat = previous == Some(agent);
+            previous = Some(agent);
+            if repeat && touch.success.is_none() {
+                continue;
+            }
+            if !repeat {
+                for lg in &mut self.gens {
+                    if let Some(m) = lg.members.index_of(agent) {
+                        lg.index.set(m, lg.pick.eligible(platform, agent));
+                    }
                 }
             }
             let Some(track) = self.tracked.get(&agent).copied() else {

@@ -3,6 +3,9 @@
 //! opens the journal, prints the seed and the address, and serves until Ctrl-C; then flushes
 //! the journal and prints its summary.
 //!
+//! The control API is on by default only on a loopback address: elsewhere it is off unless
+//! `--control-token` protects it, and `--control on` without a token there refuses to start.
+//!
 //! An existing `--journal` file is continued, never overwritten: its torn tail (a crash
 //! mid-write) is reported and cut off, the platform is rebuilt from its records, and the
 //! session goes on from its last record with the next `seq` (`Gateway::resume`).
@@ -10,7 +13,9 @@
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use confsim_core::{SimDuration, SimTime};
-use confsim_gateway::{ClockMode, ExistingJournal, Fsync, GatewayConfig, GuidMode, GuidPolicy};
+use confsim_gateway::{
+    ClockMode, ControlAccess, ExistingJournal, Fsync, GatewayConfig, GuidMode, GuidPolicy,
+};
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -42,6 +47,16 @@ pub enum FsyncArg {
     /// Written to the operating system before answering, never synced: survives a killed
     /// process, not a stopped machine.
     Never,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ControlArg {
+    /// On at a loopback address; beyond loopback on only with --control-token, else off.
+    Auto,
+    /// On; beyond loopback it needs --control-token (without one the server does not start).
+    On,
+    /// Off: every /simulator/ route answers 404.
+    Off,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +120,28 @@ pub struct ServeArgs {
     /// Journal kept in memory for GET /simulator/journal, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 256)]
     journal_memory_mb: usize,
+    /// The control API (/simulator/: clock, journal, metrics). auto: on at a loopback
+    /// address, and beyond loopback only with --control-token.
+    #[arg(long, value_enum, default_value_t = ControlArg::Auto)]
+    control: ControlArg,
+    /// Require `Authorization: Bearer TOKEN` on every /simulator/ request (401 otherwise).
+    /// Visible in process listings: prefer --control-token-file on a shared machine.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "control_token_file")]
+    control_token: Option<String>,
+    /// As --control-token, with the token read from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    control_token_file: Option<PathBuf>,
+    /// Disconnect a client that takes longer than this (real ms) to send a request's line
+    /// and headers (slow clients; also the idle keep-alive timeout and the TLS handshake's).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// The largest request line and headers, in bytes; larger ones are answered 431.
+    #[arg(long, value_name = "N", default_value_t = 16_384)]
+    max_header_bytes: usize,
+    /// Connections served at once; more wait in the listen backlog until one closes. Each
+    /// long-polling agent holds one. Keep it below `ulimit -n`.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_connections: usize,
 }
 
 /// The `--journal` file: a new one, or an existing one to continue.
@@ -172,6 +209,64 @@ fn report_resume(existing: &ExistingJournal, config: &GatewayConfig, start_given
     }
 }
 
+/// Who may use the control API, from `--control`, the token flags and the address.
+fn control(args: &ServeArgs) -> Result<ControlAccess> {
+    let token = match (&args.control_token, &args.control_token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("{}: cannot read the control token", file.display()))?;
+            let token = text.lines().next().unwrap_or("").trim().to_owned();
+            if token.is_empty() {
+                bail!(
+                    "{}: the control token file is empty (the token is its first line)",
+                    file.display()
+                );
+            }
+            Some(token)
+        }
+        (None, None) => None,
+    };
+    let loopback = args.addr.ip().is_loopback();
+    Ok(match (args.control, token) {
+        (ControlArg::Off, Some(_)) => {
+            bail!("--control off contradicts --control-token: drop one of them")
+        }
+        (ControlArg::Off, None) => ControlAccess::Off,
+        (_, Some(token)) => ControlAccess::Token(token),
+        (ControlArg::On, None) if !loopback => bail!(
+            "--control on at {} (not a loopback address) would let anyone who reaches it move the clock and read the journal; give --control-token TOKEN (or --control-token-file FILE), or bind to 127.0.0.1",
+            args.addr
+        ),
+        (ControlArg::On | ControlArg::Auto, None) if loopback => ControlAccess::Open,
+        (_, None) => ControlAccess::Off,
+    })
+}
+
+/// Connections the kernel holds for the accept loop (capped by `net.core.somaxconn`): room for
+/// thousands of agents reconnecting at once, after a restart say, where tokio's `bind` keeps
+/// 1,024 and resets the rest.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds and listens on `addr` with `LISTEN_BACKLOG`.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// The soft limit on open files (`ulimit -n`), where the system tells it (Linux).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 fn config(args: &ServeArgs) -> Result<GatewayConfig> {
     let clock = match (args.clock, args.speed) {
         (ServeClock::Manual, Some(_)) => {
@@ -217,6 +312,10 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
             FsyncArg::Batch => Fsync::Batch,
             FsyncArg::Never => Fsync::Never,
         },
+        control: control(args)?,
+        header_read_timeout: Duration::from_millis(args.header_timeout_ms),
+        max_header_bytes: args.max_header_bytes,
+        max_connections: args.max_connections,
         ..GatewayConfig::default()
     };
     config.check()?;
@@ -246,9 +345,8 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     runtime.block_on(async move {
         // Bind before creating the journal, so a busy port leaves no empty journal behind.
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let listener =
+            listen(args.addr).with_context(|| format!("cannot listen on {}", args.addr))?;
         let gateway = match args.journal.as_deref().map(open_journal).transpose()? {
             None => confsim_gateway::Gateway::new(config, None)?,
             Some(Journal::New(file)) => confsim_gateway::Gateway::new(config, Some(file))?,
@@ -267,9 +365,26 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         let addr = listener.local_addr().unwrap_or(args.addr);
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("confsim serve  seed {seed}  clock {clock}  start {start}");
-        println!(
-            "listening on {scheme}://{addr}/agentgateway/resource/  (control: {scheme}://{addr}/simulator/)"
-        );
+        let control = match &gateway.config().control {
+            ControlAccess::Open => format!("{scheme}://{addr}/simulator/"),
+            ControlAccess::Token(_) => {
+                format!("{scheme}://{addr}/simulator/ with Authorization: Bearer <token>")
+            }
+            ControlAccess::Off if args.control == ControlArg::Off => "off".to_owned(),
+            ControlAccess::Off => {
+                "off: not a loopback address (--control-token TOKEN turns it on)".to_owned()
+            }
+        };
+        println!("listening on {scheme}://{addr}/agentgateway/resource/  (control: {control})");
+        let limits = gateway.config();
+        if let Some(files) = open_files_limit()
+            && files < limits.max_connections as u64 + 64
+        {
+            eprintln!(
+                "confsim: the open-file limit (ulimit -n) is {files}, below --max-connections {} (plus the server's own files): connections past it wait until one closes; raise the limit or lower --max-connections",
+                limits.max_connections
+            );
+        }
         if let Some(journal) = &args.journal {
             println!(
                 "journal {}  fsync {}",

@@ -1,8 +1,14 @@
 //! The control API under `/simulator/` (product.md §6): health, the clock, advancing the
 //! manual clock, the journal from a sequence number, and Prometheus metrics. Its errors are
 //! `{"error": "..."}` with a 4xx status: it is a tool's interface, not the vendor's.
+//!
+//! Access (`--control`, `--control-token`): off, every route answers 404; with a token, every
+//! request must carry `Authorization: Bearer <token>` or is answered 401. The token is
+//! compared through BLAKE3 digests, whose equality is constant-time, so neither the content
+//! nor the length of a guess shows in the answer's timing.
 
 use super::{control_error, json_response, read_body};
+use crate::config::ControlAccess;
 use crate::gateway::{Gateway, OnTheWallClock};
 use crate::journal::Forgotten;
 use crate::routes::vendor::query_param;
@@ -10,18 +16,70 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::atomic::Ordering;
 
-pub(super) fn routes() -> Router<Gateway> {
+pub(super) fn routes(gateway: &Gateway) -> Router<Gateway> {
     Router::new()
         .route("/simulator/health", get(health))
         .route("/simulator/clock", get(clock))
         .route("/simulator/clock/advance", post(advance))
         .route("/simulator/journal", get(journal))
         .route("/simulator/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard))
+}
+
+/// Lets a control request through only as `--control` and `--control-token` allow.
+async fn guard(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    let http = &gateway.shared.http;
+    match &gateway.config().control {
+        ControlAccess::Open => next.run(request).await,
+        ControlAccess::Off => {
+            http.control_off.fetch_add(1, Ordering::Relaxed);
+            control_error(
+                StatusCode::NOT_FOUND,
+                "the control API is off (confsim serve --control off, or an address beyond loopback without --control-token)",
+            )
+        }
+        ControlAccess::Token(token) => {
+            let given = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    let (scheme, rest) = v.trim().split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+                });
+            if given.is_some_and(|given| same_token(given, token)) {
+                return next.run(request).await;
+            }
+            http.control_unauthorized.fetch_add(1, Ordering::Relaxed);
+            let mut response = control_error(
+                StatusCode::UNAUTHORIZED,
+                if given.is_some() {
+                    "the control token is not the one the gateway was started with"
+                } else {
+                    "the control API needs its token: send Authorization: Bearer <the --control-token>"
+                },
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"confsim-control\""),
+            );
+            response
+        }
+    }
+}
+
+/// Constant-time comparison of a presented token with the configured one: their BLAKE3
+/// digests are compared (`blake3::Hash`'s equality is constant-time), so the time taken
+/// depends on neither where a guess first differs nor how long the token is.
+fn same_token(given: &str, token: &str) -> bool {
+    blake3::hash(given.as_bytes()) == blake3::hash(token.as_bytes())
 }
 
 async fn health() -> Response {

@@ -30,7 +30,7 @@ pub fn router(gateway: Gateway) -> Router {
     let panics = gateway.clone();
     let counted = gateway.clone();
     vendor::routes()
-        .merge(control::routes())
+        .merge(control::routes(&gateway))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(move |response: Response| {

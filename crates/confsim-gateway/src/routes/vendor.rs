@@ -262,16 +262,33 @@ async fn poll(
     }
     let guid = guid_header(request.headers());
     match gateway.poll(&agent, guid.as_deref()).await {
-        PollAnswer::Event(body, set_guid) => {
-            with_set_guid(json_response(StatusCode::OK, body), set_guid.as_deref())
-        }
+        PollAnswer::Event(body, set_guid, dropped) => with_dropped(
+            with_set_guid(json_response(StatusCode::OK, body), set_guid.as_deref()),
+            dropped,
+        ),
         // Exactly the bytes the C# demo compares against to mean "no event".
-        PollAnswer::Empty(set_guid) => with_set_guid(
-            json_response(StatusCode::OK, r#"{"message":"","retcode":"0"}"#),
-            set_guid.as_deref(),
+        PollAnswer::Empty(set_guid, dropped) => with_dropped(
+            with_set_guid(
+                json_response(StatusCode::OK, r#"{"message":"","retcode":"0"}"#),
+                set_guid.as_deref(),
+            ),
+            dropped,
         ),
         PollAnswer::Refused(r) => envelope(StatusCode::OK, &r.retcode, &r.message, &r.result),
     }
+}
+
+/// `X-Confsim-Dropped-Events: N` on a poll answer once the agent's queue has overflowed: the
+/// count of its events this session dropped (oldest first; the journal has them all). The
+/// vendor has no such signal, so it is a header, which its clients ignore, and the body stays
+/// exactly the vendor's.
+fn with_dropped(mut response: Response, dropped: u64) -> Response {
+    if dropped > 0 {
+        response
+            .headers_mut()
+            .insert("x-confsim-dropped-events", dropped.into());
+    }
+    response
 }
 
 /// `/agentconf/{agentid}/{action}`: the conference family.

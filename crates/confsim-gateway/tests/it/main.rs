@@ -3,13 +3,17 @@
 
 mod clock;
 mod conference;
+mod control;
 mod equivalence;
 mod errors;
 mod inactivity;
 mod lenient;
+mod limits;
 mod load;
+mod longpoll;
 mod metrics;
 mod polling;
+mod queue;
 mod session;
 mod support;
 mod tcp;

@@ -1,9 +1,11 @@
 //! Integration tests of the scenario crate: the bundled scenarios as golden tests, the errors
-//! bad scenario files get, load generators, expectations, and the report (JSON and HTML).
+//! bad scenario files get, load generators, expectations, the report (JSON and HTML), and
+//! statistics that do not grow with the run's length.
 
 mod errors;
 mod expectations;
 mod fuzz_corpus;
 mod golden;
 mod load;
+mod memory;
 mod report;
