@@ -9,6 +9,14 @@ use std::fmt;
 #[serde(transparent)]
 pub struct AgentId(pub u32);
 
+impl AgentId {
+    /// The id in decimal, as a path and `workNo` carry it: what `to_string` gives, without the
+    /// formatting machinery (this runs for every generated input).
+    pub fn decimal(self) -> String {
+        itoa::Buffer::new().format(self.0).to_owned()
+    }
+}
+
 impl fmt::Display for AgentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)

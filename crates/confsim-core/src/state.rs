@@ -126,7 +126,7 @@ impl Address {
     /// The `participant` string and `participantType` of events and queries.
     pub fn wire(&self) -> (String, u8) {
         match self {
-            Address::Agent(id) => (id.to_string(), crate::event::address_type::AGENT),
+            Address::Agent(id) => (id.decimal(), crate::event::address_type::AGENT),
             Address::Phone(number) => (number.clone(), crate::event::address_type::PHONE),
         }
     }

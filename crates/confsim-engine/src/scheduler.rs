@@ -223,6 +223,10 @@ pub struct Scheduler<T> {
     horizon: i64,
     live: FxHashMap<T, (SimTime, u64)>,
     next_seq: u64,
+    /// The heap's top is the earliest pending item and live (or nothing is pending): nothing
+    /// changed since the last `settle`. A driver asks for the next deadline several times per
+    /// item, and each ask was a map lookup.
+    settled: bool,
 }
 
 impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
@@ -233,6 +237,7 @@ impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
             horizon: i64::MIN,
             live: FxHashMap::default(),
             next_seq: 0,
+            settled: false,
         }
     }
 }
@@ -266,7 +271,13 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     pub fn schedule_at(&mut self, due: SimTime, item: T) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.live.insert(item, (due, seq));
+        let replaced = self.live.insert(item, (due, seq)).is_some();
+        // Still settled if the entry joins the heap (the top stays live, or the new entry is
+        // the top) or lands in a bucket behind a non-empty heap; not if it replaced an entry
+        // (maybe the top) or the heap is empty (the bucket's entries must move in first).
+        if replaced || (due.as_unix_ms() >= self.horizon && self.near.is_empty()) {
+            self.settled = false;
+        }
         self.place(Entry::new(due, seq, item));
         let stored = self.near.len() + self.far.len;
         if stored > 1024 && stored > 2 * self.live.len() {
@@ -276,7 +287,11 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 
     /// Cancels `item` if it is pending; returns whether it was.
     pub fn cancel(&mut self, item: T) -> bool {
-        self.live.remove(&item).is_some()
+        let was = self.live.remove(&item).is_some();
+        if was {
+            self.settled = false;
+        }
+        was
     }
 
     fn is_live(&self, entry: &Entry<T>) -> bool {
@@ -285,15 +300,20 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 
     /// Leaves the earliest live item on top of `near`, moving buckets in as needed.
     fn settle(&mut self) {
+        if self.settled {
+            return;
+        }
         loop {
             while let Some(Reverse(entry)) = self.near.peek() {
                 if self.is_live(entry) {
+                    self.settled = true;
                     return;
                 }
                 self.near.pop();
             }
             let mut entries = Vec::new();
             let Some(bucket) = self.far.take_first(&mut entries) else {
+                self.settled = true;
                 return;
             };
             self.horizon = (bucket + 1).saturating_mul(BUCKET_MS);
@@ -322,6 +342,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         }
         let Reverse(entry) = self.near.pop()?;
         self.live.remove(&entry.item);
+        self.settled = false;
         Some((entry.due(), entry.item))
     }
 
@@ -354,6 +375,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
             .collect();
         self.near.clear();
         self.far.clear();
+        self.settled = false;
         for entry in entries {
             self.place(entry);
         }

@@ -764,7 +764,7 @@ impl<'a> LoadDriver<'a> {
                 );
             }
         }
-        let response = engine.submit(Input::new(op, agent.to_string(), body), observer)?;
+        let response = engine.submit(Input::new(op, agent.decimal(), body), observer)?;
         let lg = &mut self.gens[g as usize];
         lg.figures.submitted += 1;
         if response.is_success() {
