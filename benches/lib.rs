@@ -54,3 +54,21 @@ fn step(at_ms: u64, agent: u32, op: Op, body: serde_json::Value) -> StepSpec {
         body,
     }
 }
+
+/// Runs `scenario` with its journal discarded (still formatted and digested, on the journal's
+/// thread); returns the records journaled. The body of every throughput bench's iteration.
+pub fn records_discarded(scenario: &Scenario) -> u64 {
+    confsim_scenario::run(scenario, &Default::default(), std::io::sink())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+        .records
+}
+
+/// As `records_discarded`, with the journal written to a fresh temporary file.
+pub fn records_to_file(scenario: &Scenario) -> u64 {
+    let file = tempfile::tempfile().unwrap_or_else(|e| panic!("a temporary file: {e}"));
+    confsim_scenario::run(scenario, &Default::default(), file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+        .records
+}

@@ -8,7 +8,7 @@
 //! Run: `cargo bench -p confsim-benches --bench engine`. Compare the figures of one run with
 //! each other (and with the machine's serde_json rate), not across machines.
 
-use confsim_benches::cycles;
+use confsim_benches::{cycles, records_discarded, records_to_file};
 use confsim_scenario::{RunOptions, Scenario, run};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -20,25 +20,10 @@ fn group(c: &mut Criterion, name: &str, scenario: &Scenario) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(report.records));
     group.bench_function("journal-to-file", |b| {
-        b.iter(|| {
-            let file = tempfile::tempfile().unwrap();
-            black_box(
-                run(scenario, &RunOptions::default(), file)
-                    .unwrap()
-                    .0
-                    .records,
-            )
-        })
+        b.iter(|| black_box(records_to_file(scenario)))
     });
     group.bench_function("journal-discarded", |b| {
-        b.iter(|| {
-            black_box(
-                run(scenario, &RunOptions::default(), std::io::sink())
-                    .unwrap()
-                    .0
-                    .records,
-            )
-        })
+        b.iter(|| black_box(records_discarded(scenario)))
     });
     group.finish();
 }

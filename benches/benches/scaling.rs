@@ -10,7 +10,7 @@
 //! Run: `cargo bench -p confsim-benches --bench scaling`. Compare the two figures of one run
 //! with each other, not across runs or machines.
 
-use confsim_benches::cycles;
+use confsim_benches::{cycles, records_discarded};
 use confsim_core::AgentRange;
 use confsim_scenario::{RunOptions, Scenario, run};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -49,16 +49,7 @@ fn scaling(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("records", format!("{agents}-agents")),
             &scenario,
-            |b, scenario| {
-                b.iter(|| {
-                    black_box(
-                        run(scenario, &RunOptions::default(), std::io::sink())
-                            .unwrap()
-                            .0
-                            .records,
-                    )
-                })
-            },
+            |b, scenario| b.iter(|| black_box(records_discarded(scenario))),
         );
     }
     group.finish();

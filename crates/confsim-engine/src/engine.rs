@@ -141,7 +141,7 @@ impl<W: Write> Engine<W> {
             .iter()
             .filter(|r| matches!(r.record, Record::Input(_)))
             .count() as u64;
-        let mut scheduler = Scheduler::new();
+        let mut scheduler = Scheduler::with_capacity(expected_timers(header));
         // In firing order: equal due times keep their order (the scheduler's sequence).
         for (due, timer) in rebuilt.pending {
             scheduler.schedule_at(due, Item::Platform(timer));
@@ -310,7 +310,7 @@ impl<W: Write> Engine<W> {
 /// conference's warning and end, a step or notification under way).
 fn expected_timers(header: &Header) -> usize {
     let agents: usize = header.agents.iter().map(|g| g.ids.len()).sum();
-    agents.saturating_mul(3).min(1 << 24)
+    agents.saturating_mul(3).min(1 << 20)
 }
 
 /// Carries the platform's timer changes into the queue.

@@ -10,9 +10,13 @@
 //! falls behind, the engine blocks on the send rather than buffering without limit. Batches
 //! come back empty on a second channel and are reused, so a steady run allocates none.
 //!
-//! Errors: the writer thread stops at its first I/O error; the engine learns of it at its next
-//! hand-over, `flush` or `finish`, which then return that error. Dropping a `PipedJournal`
-//! without `finish` still writes and flushes everything handed over (the thread is joined).
+//! Errors: the writer thread stops at its first I/O error; the engine learns of it at a later
+//! hand-over (the batches already queued, at most `QUEUED` of them, are accepted first), at
+//! `flush` or at `finish`, which return that error; every push after it fails too, naming it.
+//! The records handed over in between are applied by the engine but not journaled: a run stops
+//! at the error, so nothing relies on them. Dropping a `PipedJournal` without `finish` still
+//! writes and flushes everything handed over (the thread is joined); an error then goes
+//! unreported, so callers that care call `finish`.
 
 use crate::error::{JournalError, Result};
 use crate::header::Header;
@@ -44,6 +48,8 @@ pub struct PipedJournal<W: Write> {
     batch: Batch,
     worker: Option<JoinHandle<Result<(Summary, W)>>>,
     last_seq: u64,
+    /// The writer's first error, once reported, for every later call to name.
+    failed: Option<String>,
 }
 
 impl<W: Write> std::fmt::Debug for PipedJournal<W> {
@@ -75,12 +81,10 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
                         }
                         Msg::Flush(ack) => {
                             let flushed = writer.flush();
-                            let failed = flushed.is_err();
+                            let failure = flushed.as_ref().err().map(ToString::to_string);
                             let _ = ack.send(flushed);
-                            if failed {
-                                return Err(JournalError::Write(std::io::Error::other(
-                                    "the journal could not be flushed",
-                                )));
+                            if let Some(message) = failure {
+                                return Err(JournalError::Write(std::io::Error::other(message)));
                             }
                         }
                     }
@@ -94,6 +98,7 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
             batch: Vec::with_capacity(BATCH),
             worker: Some(worker),
             last_seq: 0,
+            failed: None,
         })
     }
 }
@@ -111,6 +116,9 @@ impl<W: Write> PipedJournal<W> {
 
     /// Hands a record at simulated time `at` to the writer; returns its `seq`.
     pub fn push(&mut self, at: SimTime, record: Record) -> Result<u64> {
+        if self.tx.is_none() {
+            return Err(self.stopped());
+        }
         self.last_seq += 1;
         self.batch.push((at, record));
         if self.batch.len() >= BATCH {
@@ -135,7 +143,12 @@ impl<W: Write> PipedJournal<W> {
     /// The writer thread is gone: its error, or a plain one if it had none to give.
     fn stopped(&mut self) -> JournalError {
         self.tx = None;
-        match self.worker.take().map(JoinHandle::join) {
+        if let Some(first) = &self.failed {
+            return JournalError::Write(std::io::Error::other(format!(
+                "the journal stopped at an earlier error: {first}"
+            )));
+        }
+        let error = match self.worker.take().map(JoinHandle::join) {
             Some(Ok(Err(e))) => e,
             Some(Err(_)) => JournalError::Write(std::io::Error::other(
                 "the journal's writer thread panicked",
@@ -143,7 +156,9 @@ impl<W: Write> PipedJournal<W> {
             _ => JournalError::Write(std::io::Error::other(
                 "the journal's writer thread has stopped",
             )),
-        }
+        };
+        self.failed = Some(error.to_string());
+        error
     }
 
     /// Waits until every record handed over is in the underlying writer, flushed.
@@ -301,6 +316,33 @@ mod tests {
             None => piped.finish().unwrap_err(),
         };
         assert!(error.to_string().contains("disk full"), "{error}");
+    }
+
+    #[test]
+    fn every_push_after_an_error_fails_and_names_it() {
+        let mut piped = PipedJournal::new(Full(10_000), &header()).unwrap();
+        let mut first = None;
+        for (at, record) in records(50 * BATCH as u64) {
+            if let Err(e) = piped.push(at, record) {
+                first = Some(e);
+                break;
+            }
+        }
+        assert!(first.unwrap().to_string().contains("disk full"));
+        let pushed = piped.last_seq();
+        for (at, record) in records(3) {
+            let later = piped.push(at, record).unwrap_err().to_string();
+            assert!(
+                later.contains("earlier error") && later.contains("disk full"),
+                "{later}"
+            );
+        }
+        assert_eq!(
+            piped.last_seq(),
+            pushed,
+            "no seq is given to a later refused record"
+        );
+        assert!(piped.flush().unwrap_err().to_string().contains("disk full"));
     }
 
     #[test]

@@ -550,7 +550,7 @@ impl<'a> LoadDriver<'a> {
             .iter()
             .map(|spec| Members::new(&spec.agents).len() as usize)
             .sum::<usize>()
-            .min(1 << 24);
+            .min(1 << 20);
         let mut tracked = FxHashMap::default();
         tracked.reserve(driven.saturating_mul(2));
         let mut driver = LoadDriver {

@@ -23,6 +23,7 @@ mod rebuild;
 mod request_body;
 mod resume;
 mod retcodes;
+mod scheduler_model;
 mod sequences;
 mod session;
 mod support;
