@@ -18,7 +18,7 @@
 
 use crate::clock::SimClock;
 use crate::config::{ClockMode, GatewayConfig, GuidPolicy};
-use crate::durable::{Durability, NotDurable};
+use crate::durable::{Durability, JournalFile, NotDurable, Ticket};
 use crate::error::Result;
 use crate::journal::{self, ExistingJournal, Forgotten, JournalMemory, JournalTap};
 use crate::metrics::{self, HttpCounters, Snapshot};
@@ -264,17 +264,8 @@ impl Inner {
     }
 }
 
-/// A second handle on the journal file, for syncing it while the engine writes through the
-/// first.
-fn sync_handle(file: &File) -> Result<File> {
-    file.try_clone().map_err(|error| crate::GatewayError::Io {
-        context: "opening the journal file for syncing".to_owned(),
-        error,
-    })
-}
-
 /// Makes what a new or resumed gateway wrote to its journal at start-up durable.
-fn durable_start(mode: crate::config::Fsync, file: &File) -> Result<()> {
+fn durable_start(mode: crate::config::Fsync, file: &dyn JournalFile) -> Result<()> {
     if mode == crate::config::Fsync::Never {
         return Ok(());
     }
@@ -282,6 +273,14 @@ fn durable_start(mode: crate::config::Fsync, file: &File) -> Result<()> {
         context: "syncing the journal file".to_owned(),
         error,
     })
+}
+
+/// The sync thread of `--fsync batch` could not start.
+fn sync_thread_error(error: std::io::Error) -> crate::GatewayError {
+    crate::GatewayError::Io {
+        context: "starting the journal's sync thread".to_owned(),
+        error,
+    }
 }
 
 /// Whether an operation needs a Guid: all but sign-in (agentgateway.md §1: `Guid` on every
@@ -308,6 +307,21 @@ impl Gateway {
     /// is written to the file at once (and synced, in the durable `--fsync` modes), so a crash
     /// before the first input leaves a journal a restart continues.
     pub fn new(config: GatewayConfig, journal: Option<File>) -> Result<Self> {
+        Self::create(
+            config,
+            journal.map(|file| Arc::new(file) as Arc<dyn JournalFile>),
+        )
+    }
+
+    /// [`Gateway::new`] journaling through `file` instead of a `std::fs::File`: the seam a
+    /// test uses to put a simulated disk under the journal (one that keeps what was written
+    /// apart from what was synced, and can lose power). `serve` never uses it.
+    #[doc(hidden)]
+    pub fn with_journal_file(config: GatewayConfig, file: Arc<dyn JournalFile>) -> Result<Self> {
+        Self::create(config, Some(file))
+    }
+
+    fn create(config: GatewayConfig, journal: Option<Arc<dyn JournalFile>>) -> Result<Self> {
         config.check()?;
         let header = Header::new(
             "serve",
@@ -317,14 +331,13 @@ impl Gateway {
             config.agents.clone(),
         );
         let memory = Arc::new(Mutex::new(JournalMemory::new(config.journal_memory_bytes)));
-        let sync = journal.as_ref().map(sync_handle).transpose()?;
-        let mut engine = Engine::new(&header, JournalTap::new(journal, memory.clone()))?;
-        if let Some(file) = &sync {
+        let mut engine = Engine::new(&header, JournalTap::new(journal.clone(), memory.clone()))?;
+        if let Some(file) = &journal {
             engine.flush()?;
-            durable_start(config.fsync, file)?;
+            durable_start(config.fsync, &**file)?;
         }
         let desk = Desk::new(config.queue_capacity);
-        let durable = Durability::new(config.fsync, sync, 0);
+        let durable = Durability::new(config.fsync, journal, 0).map_err(sync_thread_error)?;
         Ok(Self::assemble(
             config,
             header,
@@ -355,13 +368,13 @@ impl Gateway {
         config.agents = header.agents.clone();
         config.check()?;
         let memory = Arc::new(Mutex::new(JournalMemory::new(config.journal_memory_bytes)));
-        let sync = sync_handle(&existing.file)?;
         let kept = existing.kept_reader(memory.clone())?;
         let mut desk = Desk::new(config.queue_capacity);
-        let tap = JournalTap::new(Some(existing.file), memory.clone());
+        let file: Arc<dyn JournalFile> = Arc::new(existing.file);
+        let tap = JournalTap::new(Some(file.clone()), memory.clone());
         let mut engine = Engine::resume(&header, &existing.records, kept, tap, &mut desk)?;
         engine.flush()?;
-        durable_start(config.fsync, &sync)?;
+        durable_start(config.fsync, &*file)?;
         let now = engine.now();
         let mut orphans = FxHashSet::default();
         for (id, agent) in engine.platform().agents() {
@@ -376,7 +389,8 @@ impl Gateway {
                 engine.schedule_driver(now.saturating_add(period), u64::from(id.0));
             }
         }
-        let durable = Durability::new(config.fsync, Some(sync), engine.last_seq());
+        let durable = Durability::new(config.fsync, Some(file), engine.last_seq())
+            .map_err(sync_thread_error)?;
         Ok(Self::assemble(
             config, header, memory, engine, desk, durable, orphans,
         ))
@@ -416,9 +430,9 @@ impl Gateway {
     }
 
     /// Under the engine's lock, after something was journaled: hands the records to the
-    /// operating system and, by `--fsync`, syncs them now (`always`) or returns the `seq` the
-    /// answer must wait for (`batch`, `Gateway::durable`).
-    fn settle(&self, inner: &mut Inner) -> Result<Option<u64>, Response> {
+    /// operating system and, by `--fsync`, syncs them now (`always`) or returns the ticket the
+    /// answer must wait on (`batch`, `Gateway::durable`).
+    fn settle(&self, inner: &mut Inner) -> Result<Option<Ticket>, Response> {
         let durable = &self.shared.durable;
         if !durable.has_file() {
             return Ok(None);
@@ -434,15 +448,10 @@ impl Gateway {
             .map_err(|e| not_durable(&e))
     }
 
-    /// Waits (batch mode) until record `seq` is on disk.
-    async fn durable(&self, wait: Option<u64>) -> Result<(), Response> {
+    /// Waits (batch mode) until the ticket's records are on disk.
+    async fn durable(&self, wait: Option<Ticket>) -> Result<(), Response> {
         match wait {
-            Some(seq) => self
-                .shared
-                .durable
-                .wait(seq)
-                .await
-                .map_err(|e| not_durable(&e)),
+            Some(ticket) => Durability::wait(ticket).await.map_err(|e| not_durable(&e)),
             None => Ok(()),
         }
     }
@@ -481,7 +490,7 @@ impl Gateway {
         }
     }
 
-    fn call_locked(&self, input: Input, guid: Option<&str>) -> (Answer, Option<u64>) {
+    fn call_locked(&self, input: Input, guid: Option<&str>) -> (Answer, Option<Ticket>) {
         let plain = |response| (Answer::plain(response), None);
         let mut inner = self.lock();
         let now = match inner.catch_up() {

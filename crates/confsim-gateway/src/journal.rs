@@ -12,6 +12,7 @@
 //! journaling a record and applying it, and the platform would then no longer be the fold of
 //! its journal.
 
+use crate::durable::JournalFile;
 use confsim_journal::{Header, JournalReader, Stamped, TornTail};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -168,12 +169,12 @@ impl JournalMemory {
 /// The `Write` the engine's journal goes to.
 #[derive(Debug)]
 pub(crate) struct JournalTap {
-    file: Option<File>,
+    file: Option<Arc<dyn JournalFile>>,
     memory: Arc<Mutex<JournalMemory>>,
 }
 
 impl JournalTap {
-    pub fn new(file: Option<File>, memory: Arc<Mutex<JournalMemory>>) -> Self {
+    pub fn new(file: Option<Arc<dyn JournalFile>>, memory: Arc<Mutex<JournalMemory>>) -> Self {
         JournalTap { file, memory }
     }
 }
@@ -189,7 +190,7 @@ pub(crate) fn lock(memory: &Mutex<JournalMemory>) -> MutexGuard<'_, JournalMemor
 impl Write for JournalTap {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let mut memory = lock(&self.memory);
-        if let Some(file) = self.file.as_mut()
+        if let Some(file) = &self.file
             && let Err(error) = file.write_all(data)
         {
             tracing::error!(%error, "writing the journal file failed; it is no longer written (the in-memory journal goes on)");
@@ -200,14 +201,8 @@ impl Write for JournalTap {
         Ok(data.len())
     }
 
+    /// Every write went to the operating system already (the file is not buffered here).
     fn flush(&mut self) -> std::io::Result<()> {
-        if let Some(file) = self.file.as_mut()
-            && let Err(error) = file.flush()
-        {
-            tracing::error!(%error, "flushing the journal file failed; it is no longer written");
-            lock(&self.memory).file_errors += 1;
-            self.file = None;
-        }
         Ok(())
     }
 }

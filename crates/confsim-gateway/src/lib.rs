@@ -31,6 +31,7 @@ pub use config::{
     ClockMode, ControlAccess, Fsync, GatewayConfig, GuidMode, GuidPolicy, PlatformFile,
     RosterEntry, load_platform_file, parse_platform_file,
 };
+pub use durable::JournalFile;
 pub use error::{GatewayError, Result};
 pub use gateway::Gateway;
 pub use journal::{ExistingJournal, ResumeError};

@@ -20,7 +20,10 @@ struct Server {
 
 impl Server {
     fn start(journal: &Path, fsync: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confsim"))
+        // `CONFSIM_BIN` runs another build (to compare figures with an older one).
+        let bin =
+            std::env::var_os("CONFSIM_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_confsim").into());
+        let mut child = Command::new(bin)
             .args(["serve", "--clock", "manual", "--addr", "127.0.0.1:0"])
             .args(["--poll-wait-ms", "20", "--inactivity-ms", "0"])
             .args(["--fsync", fsync, "--journal"])
@@ -382,13 +385,29 @@ async fn a_killed_server_loses_nothing_acknowledged_and_its_restart_continues_th
     assert!(stdout.contains("identical"), "{stdout}");
 }
 
+/// `confsim_journal_syncs_total` from the server's metrics (0 if it cannot be read).
+async fn syncs_done(base: &str) -> u64 {
+    let Ok(response) = reqwest::get(format!("{base}/simulator/metrics")).await else {
+        return 0;
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("confsim_journal_syncs_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Inputs per second over loopback in each `--fsync` mode (bounded: 2 s each, 32 agents
 /// applying and releasing without polling, so the journal is what limits them).
 /// `cargo test --release -p confsim --test it crash::fsync_throughput -- --ignored --nocapture`
+/// (`CONFSIM_BIN=path/to/an/older/confsim` measures that build instead, for a comparison in
+/// one sitting; `CONFSIM_FSYNC_MODES=batch,never` measures only those modes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a measurement, not a check: run it by hand"]
 async fn fsync_throughput() {
-    for mode in ["never", "batch", "always"] {
+    let modes =
+        std::env::var("CONFSIM_FSYNC_MODES").unwrap_or_else(|_| "never,batch,always".into());
+    for mode in modes.split(',') {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         let server = Server::start(&path, mode);
@@ -401,11 +420,13 @@ async fn fsync_throughput() {
         )
         .await;
         let secs = started.elapsed().as_secs_f64();
+        let syncs = syncs_done(&server.base).await;
         let _ = tokio::task::spawn_blocking(move || server.kill()).await;
         println!(
-            "--fsync {mode}: {} journaled inputs answered in {secs:.2} s: {:.0} inputs/s",
+            "--fsync {mode}: {} journaled inputs answered in {secs:.2} s: {:.0} inputs/s, {syncs} fdatasyncs ({:.1} inputs per sync)",
             acked.len(),
-            acked.len() as f64 / secs
+            acked.len() as f64 / secs,
+            acked.len() as f64 / syncs.max(1) as f64
         );
     }
 }
