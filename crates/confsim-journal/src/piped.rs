@@ -8,7 +8,9 @@
 //!
 //! Bounded: at most `QUEUED` batches of `BATCH` records wait in the channel; when the writer
 //! falls behind, the engine blocks on the send rather than buffering without limit. Batches
-//! come back empty on a second channel and are reused, so a steady run allocates none.
+//! come back on a second channel, records still in them, and the engine drops the records
+//! (its own allocations) when it reuses the batch, so a steady run allocates no batches and
+//! each thread frees only what it allocated.
 //!
 //! Errors: the writer thread stops at its first I/O error; the engine learns of it at a later
 //! hand-over (the batches already queued, at most `QUEUED` of them, are accepted first), at
@@ -72,11 +74,15 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
             .spawn(move || {
                 for msg in rx {
                     match msg {
-                        Msg::Records(mut batch) => {
-                            for (at, record) in batch.drain(..) {
-                                writer.append(at, &record)?;
+                        Msg::Records(batch) => {
+                            for (at, record) in &batch {
+                                writer.append(*at, record)?;
                             }
-                            // The engine may have enough spares already; then this one goes.
+                            // The records go back with their batch and are dropped on the
+                            // engine's thread, which allocated them: freeing another thread's
+                            // allocations makes both threads take the allocator's locks, and
+                            // that cost as much as the formatting this thread saves. (The
+                            // engine may have enough spares already; then this one goes here.)
                             let _ = spare_tx.try_send(batch);
                         }
                         Msg::Flush(ack) => {
@@ -128,10 +134,13 @@ impl<W: Write> PipedJournal<W> {
     }
 
     fn send_batch(&mut self) -> Result<()> {
-        let next = self
-            .spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let next = match self.spare.try_recv() {
+            Ok(mut spare) => {
+                spare.clear();
+                spare
+            }
+            Err(_) => Vec::with_capacity(BATCH),
+        };
         let full = std::mem::replace(&mut self.batch, next);
         let sent = self
             .tx
