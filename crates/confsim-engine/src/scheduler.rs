@@ -1,10 +1,12 @@
 //! The timer queue: items ordered by (due time, sequence), with cancellation.
 //!
-//! A binary heap holds `(due, seq, item)` (ordered by `(due, seq)` packed in one integer); a map holds each live item's current `(due, seq)`.
-//! `cancel` only forgets the item in the map, and a heap entry whose `(due, seq)` no longer
-//! matches is skipped when it reaches the top (lazy deletion: O(log n) everything, no search).
-//! When dead entries outnumber live ones the heap is rebuilt from the map, so memory stays
-//! proportional to what is pending, not to what was ever scheduled.
+//! Two levels (see `Scheduler`): a binary heap of `(due, seq, item)` entries for the current
+//! second, and one-second buckets beyond it (`Far`: a ring of 8,192 with an occupancy bitmap,
+//! an ordered map past it). A map holds each live item's current `(due, seq)`. `cancel` only
+//! forgets the item in the map, and an entry whose `(due, seq)` no longer matches is skipped
+//! when it reaches the top (lazy deletion: no search). When dead entries outnumber live ones
+//! both levels are rebuilt from the map, so memory stays proportional to what is pending, not
+//! to what was ever scheduled.
 //!
 //! `seq` is the order of scheduling, so items due at the same instant run in the order they were
 //! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
