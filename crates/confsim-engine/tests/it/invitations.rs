@@ -554,6 +554,9 @@ fn batch_add_bodies_that_are_malformed_are_000_002() {
     assert_eq!(sim.conference(sim.conf_of(101).unwrap()).occupancy(), 120);
 }
 
+/// An address list out of range (not only a missing field, as in chair_ops.rs) is refused
+/// before the role; with a good body the same callers are 101-002 and 101-001 (chair_ops.rs's
+/// role table).
 #[test]
 fn a_bad_body_is_refused_before_the_role_is_looked_at() {
     let (mut sim, _) = chaired(5);
@@ -571,26 +574,6 @@ fn a_bad_body_is_refused_before_the_role_is_looked_at() {
             "addresses",
         );
     }
-    assert_rejected(
-        &sim.op_at(
-            1_000,
-            Op::BatchAddParticipant,
-            102,
-            addresses(vec![agent_addr(103)]),
-        ),
-        "101-002",
-        "not the chair",
-    );
-    assert_rejected(
-        &sim.op_at(
-            1_000,
-            Op::BatchAddParticipant,
-            103,
-            addresses(vec![agent_addr(104)]),
-        ),
-        "101-001",
-        "no conference",
-    );
 }
 
 // ------------------------------------------------------------------ answer and reject

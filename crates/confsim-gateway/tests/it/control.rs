@@ -1,16 +1,11 @@
 //! Access to the control API (`/simulator/`): off, open, or behind a token compared in
 //! constant time; and an open one refused on an address beyond loopback.
 
-use crate::support::{BASE, Client, gateway};
+use crate::support::{BASE, Client, gateway, metric};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use confsim_gateway::{ControlAccess, Gateway, GatewayConfig};
 use std::time::Duration;
-
-fn value(text: &str, series: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[tokio::test]
 async fn with_the_control_api_off_every_simulator_route_is_404_and_the_vendor_routes_work() {
@@ -92,18 +87,18 @@ async fn with_a_token_the_control_api_answers_only_requests_that_carry_it() {
         .await
         .text;
     assert_eq!(
-        value(
+        metric(
             &metrics,
             "confsim_http_refused_total{reason=\"control_unauthorized\"}"
         ),
         Some(7)
     );
     assert_eq!(
-        value(&metrics, "confsim_http_responses_total{class=\"5xx\"}"),
+        metric(&metrics, "confsim_http_responses_total{class=\"5xx\"}"),
         Some(0)
     );
     assert_eq!(
-        value(&metrics, "confsim_simulated_time_ms"),
+        metric(&metrics, "confsim_simulated_time_ms"),
         Some(GatewayConfig::default().start.as_unix_ms() as u64),
         "the refused advance moved nothing"
     );

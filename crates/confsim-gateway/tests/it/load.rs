@@ -5,16 +5,14 @@
 //! the last advance has answered, every event is queued, so an empty poll after it means the
 //! agent has seen everything.
 
+use crate::support::{Seen, journal_events, seen_event};
 use crate::tcp::{Server, advance, client, login};
 use confsim_gateway::GatewayConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-/// What one agent's poll loop saw: (eventType, content, eventGenTime) in order.
-type Seen = Vec<(String, Value, i64)>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_polling_agents_each_get_their_events_once_in_order() {
@@ -61,11 +59,7 @@ async fn a_thousand_polling_agents_each_get_their_events_once_in_order() {
                     let body = crate::tcp::poll(&http, &server, id, &guid).await;
                     assert_eq!(body["retcode"], "0", "agent {id}: {body}");
                     match body.get("event") {
-                        Some(e) => seen.push((
-                            e["eventType"].as_str().unwrap().to_owned(),
-                            e["content"].clone(),
-                            e["eventGenTime"].as_i64().unwrap(),
-                        )),
+                        Some(e) => seen.push(seen_event(e)),
                         None if finished => return (id, seen),
                         None => {}
                     }
@@ -108,28 +102,7 @@ async fn a_thousand_polling_agents_each_get_their_events_once_in_order() {
 
         eprintln!("polled after {:?}", started.elapsed());
         // The journal's events, per agent, in journal order.
-        let journal = http
-            .get(server.url("/simulator/journal?from=1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let mut journaled: BTreeMap<u32, Seen> = BTreeMap::new();
-        for line in journal.lines() {
-            let r: Value = serde_json::from_str(line).unwrap();
-            let Some(ty) = r.get("eventType") else {
-                continue;
-            };
-            let agent: u32 = r["workNo"].as_str().unwrap().parse().unwrap();
-            let at = confsim_core::SimTime::parse_rfc3339(r["at"].as_str().unwrap()).unwrap();
-            journaled.entry(agent).or_default().push((
-                ty.as_str().unwrap().to_owned(),
-                r["content"].clone(),
-                at.as_unix_ms(),
-            ));
-        }
+        let (journaled, _) = journal_events(&http, &server).await;
         let total: usize = journaled.values().map(Vec::len).sum();
         assert!(
             total >= agents as usize * 2 + chairs.len() * 3 * 8,

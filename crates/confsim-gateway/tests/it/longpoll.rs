@@ -16,7 +16,8 @@
 //! process's peak resident memory (`VmHWM`: server and clients together, they share the
 //! process) and the duration.
 
-use crate::tcp::{Server, json_of};
+use crate::support::{Seen, journal_events, metric, metrics, seen_event};
+use crate::tcp::{Server, advance, json_of, login};
 use confsim_gateway::GatewayConfig;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -25,9 +26,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// What one agent's poll loop saw: (eventType, content, eventGenTime) in order.
-type Seen = Vec<(String, Value, i64)>;
 
 /// Requests the driver keeps in flight.
 const IN_FLIGHT: usize = 64;
@@ -45,12 +43,6 @@ struct Figures {
     polls_answered: u64,
     peak_rss_kib: Option<u64>,
     duration: Duration,
-}
-
-/// A value of the gateway's Prometheus text.
-fn metric(text: &str, series: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// A line of `/proc/self/<file>` (Linux), as a number: `VmHWM` (kB), `Max open files` (soft).
@@ -100,26 +92,6 @@ async fn drive(
     n
 }
 
-async fn advance(http: &reqwest::Client, server: &Server, ms: u64) {
-    let response = http
-        .post(server.url("/simulator/clock/advance"))
-        .body(json!({ "ms": ms }).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
-async fn metrics(http: &reqwest::Client, server: &Server) -> String {
-    http.get(server.url("/simulator/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// Waits until at least `n` polls are held at once (a minute at most); returns the count.
 async fn wait_held(http: &reqwest::Client, server: &Server, n: u64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -165,17 +137,7 @@ async fn long_poll_load(agents: u32, cycles: u32) -> Figures {
     let guids: BTreeMap<u32, String> = futures_util::stream::iter(ids.clone())
         .map(|id| {
             let (driver, server) = (&driver, &server);
-            async move {
-                let response = driver
-                    .put(server.vendor(&format!("/onlineagent/{id}")))
-                    .body(r#"{"password":"","status":"4"}"#)
-                    .send()
-                    .await
-                    .unwrap();
-                let guid = response.headers()["set-guid"].to_str().unwrap().to_owned();
-                assert_eq!(json_of(response).await["retcode"], "0");
-                (id, guid.strip_prefix("JSESSIONID=").unwrap().to_owned())
-            }
+            async move { (id, login(driver, server, id).await) }
         })
         .buffer_unordered(IN_FLIGHT)
         .collect()
@@ -217,11 +179,7 @@ async fn long_poll_load(agents: u32, cycles: u32) -> Figures {
                 assert_eq!(body["retcode"], "0", "agent {id}: {body}");
                 answered.fetch_add(1, Ordering::Relaxed);
                 match body.get("event") {
-                    Some(e) => seen.push((
-                        e["eventType"].as_str().unwrap().to_owned(),
-                        e["content"].clone(),
-                        e["eventGenTime"].as_i64().unwrap(),
-                    )),
+                    Some(e) => seen.push(seen_event(e)),
                     None if finished => return (id, seen),
                     None => {}
                 }
@@ -322,30 +280,7 @@ async fn long_poll_load(agents: u32, cycles: u32) -> Figures {
     eprintln!("every queue drained after {:?}", started.elapsed());
 
     // The journal's events, per agent, in journal order.
-    let journal = driver
-        .get(server.url("/simulator/journal?from=1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut journaled: BTreeMap<u32, Seen> = BTreeMap::new();
-    let mut journaled_inputs = 0u64;
-    for line in journal.lines() {
-        let r: Value = serde_json::from_str(line).unwrap();
-        let Some(ty) = r.get("eventType") else {
-            journaled_inputs += 1;
-            continue;
-        };
-        let agent: u32 = r["workNo"].as_str().unwrap().parse().unwrap();
-        let at = confsim_core::SimTime::parse_rfc3339(r["at"].as_str().unwrap()).unwrap();
-        journaled.entry(agent).or_default().push((
-            ty.as_str().unwrap().to_owned(),
-            r["content"].clone(),
-            at.as_unix_ms(),
-        ));
-    }
+    let (journaled, journaled_inputs) = journal_events(&driver, &server).await;
     assert_eq!(journaled_inputs, u64::from(agents) + inputs);
     let total: usize = journaled.values().map(Vec::len).sum();
     // Every cycle gives each group of five at least 5 + 3 events to the chair and 2 + 3 to

@@ -1,14 +1,9 @@
 //! `GET /simulator/metrics`: Prometheus text with the journal's counts and the gateway's own.
 
-use crate::support::{Client, gateway};
+use crate::support::{Client, gateway, metric};
 use axum::body::Body;
 use axum::http::Method;
 use serde_json::json;
-
-fn value(text: &str, series: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[tokio::test]
 async fn metrics_count_inputs_events_retcodes_and_the_gateways_own() {
@@ -67,7 +62,7 @@ async fn metrics_count_inputs_events_retcodes_and_the_gateways_own() {
         ("confsim_http_responses_total{class=\"5xx\"}", 0),
     ];
     for (series, n) in expect {
-        assert_eq!(value(&text, series), Some(n), "{series} in\n{text}");
+        assert_eq!(metric(&text, series), Some(n), "{series} in\n{text}");
     }
     assert!(text.contains("# TYPE confsim_inputs_total counter"));
     assert!(text.contains("# TYPE confsim_active_conferences gauge"));

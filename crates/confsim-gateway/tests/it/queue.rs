@@ -2,15 +2,10 @@
 //! oldest queued event is dropped, the journal keeps every record, and the drop is counted in
 //! the metrics and told to the agent's client in `X-Confsim-Dropped-Events`.
 
-use crate::support::{Client, gateway};
+use crate::support::{Client, gateway, metric};
 use axum::body::Body;
 use axum::http::Method;
 use serde_json::{Value, json};
-
-fn value(text: &str, series: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[tokio::test]
 async fn a_full_queue_drops_its_oldest_events_the_journal_keeps_them_and_the_client_is_told() {
@@ -72,7 +67,7 @@ async fn a_full_queue_drops_its_oldest_events_the_journal_keeps_them_and_the_cli
         ("confsim_gateway_events_delivered_total", 3),
         ("confsim_gateway_queued_events", 0),
     ] {
-        assert_eq!(value(&text, series), Some(n), "{series} in\n{text}");
+        assert_eq!(metric(&text, series), Some(n), "{series} in\n{text}");
     }
 
     // A new sign-in starts a session that has lost nothing.

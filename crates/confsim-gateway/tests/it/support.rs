@@ -1,11 +1,13 @@
 //! Helpers: a gateway on the manual clock, driven in-process through the router with
-//! `tower::ServiceExt::oneshot`, and the vendor calls the tests make.
+//! `tower::ServiceExt::oneshot`, and the vendor calls the tests make; reading the metrics'
+//! text; and what the load tests over TCP (load.rs, longpoll.rs) compare.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use confsim_gateway::{Gateway, GatewayConfig};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -196,3 +198,57 @@ impl Client {
 }
 
 pub const MINUTE: u64 = 60_000;
+
+/// A series' value in the Prometheus text of `/simulator/metrics`.
+pub fn metric(text: &str, series: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `GET` over TCP: the body's text.
+async fn text_at(http: &reqwest::Client, url: String) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// `/simulator/metrics` over TCP.
+pub async fn metrics(http: &reqwest::Client, server: &crate::tcp::Server) -> String {
+    text_at(http, server.url("/simulator/metrics")).await
+}
+
+/// What one agent saw of its events: (eventType, content, eventGenTime) in order.
+pub type Seen = Vec<(String, Value, i64)>;
+
+/// A polled event as `Seen` keeps it.
+pub fn seen_event(event: &Value) -> (String, Value, i64) {
+    (
+        event["eventType"].as_str().unwrap().to_owned(),
+        event["content"].clone(),
+        event["eventGenTime"].as_i64().unwrap(),
+    )
+}
+
+/// The journal's events per agent in journal order, as the agents should have polled them,
+/// and how many records were inputs; fetched over TCP.
+pub async fn journal_events(
+    http: &reqwest::Client,
+    server: &crate::tcp::Server,
+) -> (BTreeMap<u32, Seen>, u64) {
+    let journal = text_at(http, server.url("/simulator/journal?from=1")).await;
+    let mut events: BTreeMap<u32, Seen> = BTreeMap::new();
+    let mut inputs = 0;
+    for line in journal.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        let Some(ty) = r.get("eventType") else {
+            inputs += 1;
+            continue;
+        };
+        let agent: u32 = r["workNo"].as_str().unwrap().parse().unwrap();
+        let at = confsim_core::SimTime::parse_rfc3339(r["at"].as_str().unwrap()).unwrap();
+        events.entry(agent).or_default().push((
+            ty.as_str().unwrap().to_owned(),
+            r["content"].clone(),
+            at.as_unix_ms(),
+        ));
+    }
+    (events, inputs)
+}
