@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! ops {
     ($($variant:ident => $name:literal,)*) => {
@@ -114,15 +115,18 @@ pub mod retcode {
 pub struct Input {
     pub op: Op,
     pub agent: String,
-    pub body: Value,
+    /// Shared, not owned: a load generator sends the same literal body thousands of times, and
+    /// a deep copy of a JSON object per input (a hash index, entries, every key) was a
+    /// measurable share of a run. Nothing changes a body once it is an input.
+    pub body: Arc<Value>,
 }
 
 impl Input {
-    pub fn new(op: Op, agent: impl Into<String>, body: Value) -> Self {
+    pub fn new(op: Op, agent: impl Into<String>, body: impl Into<Arc<Value>>) -> Self {
         Input {
             op,
             agent: agent.into(),
-            body,
+            body: body.into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::event::Event;
 use crate::input::{Input, Op, Response};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// An input as journaled: the call and the synchronous response it got.
 #[derive(Clone, Debug, PartialEq)]
@@ -11,7 +12,7 @@ pub struct InputRecord {
     pub op: Op,
     /// The `{agentid}` of the path exactly as sent.
     pub agent: String,
-    pub body: Value,
+    pub body: Arc<Value>,
     pub response: Response,
 }
 

@@ -219,7 +219,7 @@ pub fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
         Record::Input(InputRecord {
             op,
             agent,
-            body,
+            body: body.into(),
             response,
         })
     } else {

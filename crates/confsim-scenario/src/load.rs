@@ -485,6 +485,8 @@ struct Generator<'a> {
     /// Constant: the number of the next arrival.
     next_k: u64,
     figures: LoadFigures,
+    /// The body, when it draws nothing: shared by every input rather than copied for each.
+    literal: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl Generator<'_> {
@@ -585,6 +587,12 @@ impl<'a> LoadDriver<'a> {
                     .or(scenario_until),
                 next_offset_ms: 0.0,
                 next_k: 0,
+                literal: (!spec.body.varies()).then(|| {
+                    std::sync::Arc::new(
+                        spec.body
+                            .render(&mut DrawRng::for_generator(seed, i as u32)),
+                    )
+                }),
                 figures: LoadFigures {
                     name: String::new(),
                     op: spec.op.name().to_owned(),
@@ -739,7 +747,11 @@ impl<'a> LoadDriver<'a> {
         };
         // Draw order, fixed for reproducibility: the pick, the body in document order, then
         // `releaseAfter`.
-        let body = lg.spec.body.render(&mut lg.rng);
+        // A literal body draws nothing, so sharing it leaves the draws where they were.
+        let body = match &lg.literal {
+            Some(shared) => shared.clone(),
+            None => std::sync::Arc::new(lg.spec.body.render(&mut lg.rng)),
+        };
         let release_after = lg.spec.release_after.as_ref().map(|d| d.draw(&mut lg.rng));
         let op = lg.spec.op;
         if op == Op::RequestAgentConf && (slot.is_some() || release_after.is_some()) {
