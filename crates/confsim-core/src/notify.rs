@@ -37,8 +37,14 @@ pub(crate) fn change(conf: ConfId, m: &Member, change_type: u8, reason: u8, resu
     }))
 }
 
-/// Tells every agent in `to` about `m`.
-fn tell(out: &mut Vec<Event>, to: &[AgentId], content: &Content) {
+/// Tells every agent in `to` about `m`. The content is built only when someone is there to hear
+/// it: a conference whose chair is alone (the common case) tells no one, and building the
+/// change costs an allocation or two.
+fn tell(out: &mut Vec<Event>, to: &[AgentId], content: impl FnOnce() -> Content) {
+    if to.is_empty() {
+        return;
+    }
+    let content = content();
     for agent in to {
         out.push(ev(
             EventType::AgentConfParticipantChanged,
@@ -211,11 +217,9 @@ fn end(p: &Platform, conf: &Conference, chair_reason: u8, out: &mut Vec<Event>) 
         .iter()
         .filter(|m| m.is_joined() && m.address.agent().is_none())
     {
-        tell(
-            out,
-            &present,
-            &change(conf.id, m, change_type::LEFT, ended, 0),
-        );
+        tell(out, &present, || {
+            change(conf.id, m, change_type::LEFT, ended, 0)
+        });
     }
     for agent in conf.joined_agents() {
         out.push(ev(
@@ -238,11 +242,9 @@ fn end(p: &Platform, conf: &Conference, chair_reason: u8, out: &mut Vec<Event>) 
             } else {
                 ended
             };
-            tell(
-                out,
-                &present,
-                &change(conf.id, m, change_type::LEFT, reason, 0),
-            );
+            tell(out, &present, || {
+                change(conf.id, m, change_type::LEFT, reason, 0)
+            });
         }
     }
 }
@@ -271,11 +273,9 @@ fn uninvite(
             out.push(ev(EventType::AgentStateReady, agent, Content::Null));
         }
     }
-    tell(
-        out,
-        present,
-        &change(conf.id, m, change_type::LEFT, reason, 1),
-    );
+    tell(out, present, || {
+        change(conf.id, m, change_type::LEFT, reason, 1)
+    });
 }
 
 /// A joined agent leaves a conference that goes on; the agents in `present` (the leaver
@@ -306,11 +306,9 @@ fn leave(
         out.push(ev(EventType::AgentStateReady, agent, Content::Null));
     }
     let others: Vec<AgentId> = present.iter().copied().filter(|a| *a != agent).collect();
-    tell(
-        out,
-        &others,
-        &change(conf.id, m, change_type::LEFT, reason, 0),
-    );
+    tell(out, &others, || {
+        change(conf.id, m, change_type::LEFT, reason, 0)
+    });
 }
 
 /// An invitation moves on: an agent's phone rings (or the agent cannot take the call), a
@@ -335,11 +333,9 @@ fn invitation(p: &Platform, id: ConfId, no: u32, out: &mut Vec<Event>) {
             }
         }
         (Address::Phone(_), MemberStatus::Calling { answers: true, .. }) => {
-            tell(
-                out,
-                &present,
-                &change(id, m, change_type::JOINED, change_reason::NONE, 0),
-            );
+            tell(out, &present, || {
+                change(id, m, change_type::JOINED, change_reason::NONE, 0)
+            });
         }
         (_, MemberStatus::Calling { .. } | MemberStatus::Ringing { .. }) => {
             uninvite(p, conf, m, unanswered, phone_state::PLATFORM, &present, out);
@@ -364,11 +360,9 @@ fn notification(p: &Platform, conf: &Conference, op: ConfOp, out: &mut Vec<Event
                 Content::Conf(id),
             ));
             present.retain(|a| *a != agent);
-            tell(
-                out,
-                &present,
-                &change(id, m, change_type::JOINED, change_reason::NONE, 0),
-            );
+            tell(out, &present, || {
+                change(id, m, change_type::JOINED, change_reason::NONE, 0)
+            });
         }
         ConfOp::Reject { member } => {
             if let Some(m) = conf.member(member) {
@@ -405,7 +399,9 @@ fn notification(p: &Platform, conf: &Conference, op: ConfOp, out: &mut Vec<Event
                     leave(p, conf, m, removed, phone_state::PLATFORM, &present, out);
                     present.retain(|a| *a != agent);
                 } else if m.is_joined() {
-                    tell(out, &present, &change(id, m, change_type::LEFT, removed, 0));
+                    tell(out, &present, || {
+                        change(id, m, change_type::LEFT, removed, 0)
+                    });
                 } else {
                     uninvite(p, conf, m, removed, phone_state::PLATFORM, &present, out);
                 }
@@ -416,11 +412,9 @@ fn notification(p: &Platform, conf: &Conference, op: ConfOp, out: &mut Vec<Event
             change_type,
         } => {
             if let Some(m) = conf.member(member) {
-                tell(
-                    out,
-                    &present,
-                    &change(id, m, change_type, change_reason::NONE, 0),
-                );
+                tell(out, &present, || {
+                    change(id, m, change_type, change_reason::NONE, 0)
+                });
             }
         }
         ConfOp::Chair { to } => {
@@ -431,11 +425,9 @@ fn notification(p: &Platform, conf: &Conference, op: ConfOp, out: &mut Vec<Event
             ));
             if let Some(m) = conf.member_at(&Address::Agent(to)) {
                 present.retain(|a| *a != to);
-                tell(
-                    out,
-                    &present,
-                    &change(id, m, change_type::CHAIR_CHANGED, change_reason::NONE, 0),
-                );
+                tell(out, &present, || {
+                    change(id, m, change_type::CHAIR_CHANGED, change_reason::NONE, 0)
+                });
             }
         }
     }
