@@ -190,7 +190,7 @@ fn platform_check(p: &Platform, conf: &Conference) -> Option<u32> {
 /// The joined agent members still signed in, chair first: who hears `ParticipantChanged`. An
 /// agent whose forced sign-out is under way hears nothing more of the conference but its own
 /// leave (docs/semantics.md, "Events to signed-out agents").
-fn present(p: &Platform, conf: &Conference) -> Vec<AgentId> {
+fn present(p: &Platform, conf: &Conference) -> crate::state::AgentList {
     let mut agents = conf.joined_agents();
     agents.retain(|a| is_signed_in(p, *a));
     agents

@@ -423,8 +423,11 @@ impl Conference {
     }
 
     /// Joined agent members, chair first, then in the order they were invited (or joined, for the applicant).
-    pub fn joined_agents(&self) -> Vec<AgentId> {
-        let mut out = Vec::with_capacity(self.members.len());
+    ///
+    /// Inline up to eight (no allocation for most conferences): this runs for every
+    /// notification and every end.
+    pub fn joined_agents(&self) -> AgentList {
+        let mut out = AgentList::new();
         if self
             .members
             .iter()
@@ -476,6 +479,9 @@ impl Conference {
                 .any(|m| m.is_joined() && m.address.agent().is_some())
     }
 }
+
+/// A few agents, inline: who hears a notification.
+pub type AgentList = smallvec::SmallVec<[AgentId; 8]>;
 
 /// First conference id and the step between ids: the vendor's samples (1030400, 1030656,
 /// 1031168) are multiples of 256 apart, so ids look like the real platform's.

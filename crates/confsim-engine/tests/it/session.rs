@@ -608,7 +608,7 @@ fn force_logout_of_a_member_releases_its_leg_and_members_hear_reason_4() {
     );
     assert_eq!(sim.agent(102).conf, None);
     assert_eq!(
-        sim.conference(conf).joined_agents(),
+        sim.conference(conf).joined_agents().to_vec(),
         vec![agent_id(101), agent_id(103)]
     );
     assert_invariants(sim.platform());
