@@ -488,6 +488,75 @@ pub type AgentList = smallvec::SmallVec<[AgentId; 8]>;
 pub const CONF_ID_BASE: u64 = 1_030_400;
 pub const CONF_ID_STRIDE: u64 = 256;
 
+/// The conferences: a map from id to a slot in a slab. Why not a map of conferences: they come
+/// and go all day, each with a new id, so a map holding them would fill with tombstones, double
+/// an hour into a run (old and new table alive together), and scatter conferences over memory;
+/// and boxing each cost an allocation per conference. Here the map holds 4-byte slot numbers,
+/// freed slots are reused (most recently freed first), and the slab stays as large as the most
+/// conferences ever alive at once.
+#[derive(Clone, Debug, Default)]
+struct ConfTable {
+    index: FxHashMap<ConfId, u32>,
+    slots: Vec<Option<Conference>>,
+    free: Vec<u32>,
+}
+
+impl ConfTable {
+    fn get(&self, id: &ConfId) -> Option<&Conference> {
+        let slot = *self.index.get(id)?;
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: &ConfId) -> Option<&mut Conference> {
+        let slot = *self.index.get(id)?;
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    fn contains_key(&self, id: &ConfId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    fn insert(&mut self, id: ConfId, conf: Conference) {
+        if let Some(&slot) = self.index.get(&id) {
+            self.slots[slot as usize] = Some(conf);
+            return;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(conf);
+                slot
+            }
+            None => {
+                self.slots.push(Some(conf));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(id, slot);
+    }
+
+    fn remove(&mut self, id: &ConfId) -> Option<Conference> {
+        let slot = self.index.remove(id)?;
+        let conf = self.slots.get_mut(slot as usize)?.take();
+        self.free.push(slot);
+        conf
+    }
+
+    /// Every conference, in no particular order (callers sort).
+    fn values(&self) -> impl Iterator<Item = &Conference> {
+        self.slots.iter().flatten()
+    }
+}
+
+/// Equal when the same ids hold equal conferences, wherever their slots are.
+impl PartialEq for ConfTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.index.len() == other.index.len()
+            && self
+                .values()
+                .all(|c| other.get(&c.id).is_some_and(|o| o == c))
+    }
+}
+
 /// What one `apply` or `fire` touched, with each entity's timers before the change.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Touched {
@@ -514,11 +583,7 @@ pub struct Platform {
     // iterates them into output unsorted (`agents()`, `conferences()` and `pending_timers()`
     // sort). FxHash is deterministic (no per-process random seed).
     agents: FxHashMap<AgentId, Agent>,
-    // Boxed: conferences come and go all day, each with a new id, so the table fills with
-    // tombstones and is rebuilt now and then; with a 16-byte slot instead of a whole
-    // conference, the rebuild (old and new table alive together) costs next to nothing, and
-    // the peak memory of a long run is that of its first hour.
-    confs: FxHashMap<ConfId, Box<Conference>>,
+    confs: ConfTable,
     confs_created: u64,
     /// Counts kept up to date by `finish` from what each change touched, so reports can sample
     /// them at any time without scanning every agent and conference.
@@ -570,7 +635,7 @@ impl Platform {
             config,
             draws: Draws::new(seed),
             agents,
-            confs: FxHashMap::default(),
+            confs: ConfTable::default(),
             confs_created: 0,
             active_confs: 0,
             signed_in,
@@ -600,12 +665,12 @@ impl Platform {
     }
 
     pub fn conference(&self, id: ConfId) -> Option<&Conference> {
-        self.confs.get(&id).map(|c| &**c)
+        self.confs.get(&id)
     }
 
     /// Every conference, in id order.
     pub fn conferences(&self) -> Vec<&Conference> {
-        let mut all: Vec<&Conference> = self.confs.values().map(|c| &**c).collect();
+        let mut all: Vec<&Conference> = self.confs.values().collect();
         all.sort_by_key(|c| c.id);
         all
     }
@@ -678,7 +743,7 @@ impl Platform {
             return None;
         }
         self.touch_conf(id);
-        self.confs.get_mut(&id).map(|c| &mut **c)
+        self.confs.get_mut(&id)
     }
 
     /// An agent to change.
@@ -706,7 +771,7 @@ impl Platform {
             agent.conf = Some(id);
         }
         self.confs_created += 1;
-        self.confs.insert(id, Box::new(conf));
+        self.confs.insert(id, conf);
     }
 
     /// Forgets a conference; every agent still attached to it is freed.
@@ -876,7 +941,7 @@ impl Platform {
     ) -> Result<&Conference, Rejection> {
         agent
             .conf
-            .and_then(|c| self.confs.get(&c).map(|c| &**c))
+            .and_then(|c| self.confs.get(&c))
             .filter(|c| c.is_active())
             .ok_or_else(|| {
                 Rejection::new(
@@ -1191,5 +1256,62 @@ fn diff_timers(before: &[(SimTime, Timer)], after: &[(SimTime, Timer)], ops: &mu
         if !before.contains(new) {
             ops.push(TimerOp::Schedule(new.0, new.1));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(id: u64, chair: u32) -> Conference {
+        Conference {
+            id: ConfId(id),
+            chair: AgentId(chair),
+            params: ConfParams {
+                member_num: 4,
+                caller_no: "10000".to_owned(),
+                time_min: 60,
+                prompt_min: 3,
+                beep_tone: false,
+                voice_path: None,
+            },
+            capacity: 4,
+            from_call: None,
+            members: Vec::new(),
+            phase: Phase::Ending,
+            requested_at: SimTime::from_unix_ms(0),
+            draws_used: 0,
+            voice_until: None,
+            pending: Vec::new(),
+            next_no: 0,
+        }
+    }
+
+    #[test]
+    fn the_conference_table_reuses_slots_and_compares_by_id() {
+        let mut a = ConfTable::default();
+        a.insert(ConfId(1), conf(1, 101));
+        a.insert(ConfId(2), conf(2, 102));
+        assert_eq!(a.remove(&ConfId(1)).map(|c| c.chair), Some(AgentId(101)));
+        assert!(a.remove(&ConfId(1)).is_none(), "removed once");
+        assert!(a.get(&ConfId(1)).is_none() && !a.contains_key(&ConfId(1)));
+        a.insert(ConfId(3), conf(3, 103));
+        assert_eq!(a.slots.len(), 2, "the freed slot is reused");
+        assert_eq!(a.get(&ConfId(3)).map(|c| c.chair), Some(AgentId(103)));
+        if let Some(c) = a.get_mut(&ConfId(2)) {
+            c.capacity = 9;
+        }
+        // The same conferences in other slots: equal. A difference in one: not.
+        let mut b = ConfTable::default();
+        b.insert(ConfId(3), conf(3, 103));
+        b.insert(ConfId(2), conf(2, 102));
+        assert_ne!(a, b);
+        if let Some(c) = b.get_mut(&ConfId(2)) {
+            c.capacity = 9;
+        }
+        assert_eq!(a, b);
+        let mut ids: Vec<u64> = a.values().map(|c| c.id.0).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [2, 3]);
     }
 }
