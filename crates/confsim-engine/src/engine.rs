@@ -200,7 +200,7 @@ impl<W: Write> Engine<W> {
     /// response, applies it, and returns the response.
     pub fn submit(&mut self, input: Input, observer: &mut impl Observer) -> Result<Response> {
         let response = self.platform.decide(&input, self.now);
-        let record = Record::Input(InputRecord::new(input, response.clone()));
+        let record = Record::input(InputRecord::new(input, response.clone()));
         self.inputs += 1;
         self.commit(record, observer)?;
         Ok(response)

@@ -247,7 +247,7 @@ mod tests {
             .map(|i| {
                 let at = t0.saturating_add(confsim_core::SimDuration::from_millis(i * 7));
                 let record = if i % 5 == 0 {
-                    Record::Input(InputRecord::new(
+                    Record::input(InputRecord::new(
                         Input::new(Op::RequestAgentConf, "101", json!({"memberNum": 4})),
                         Response::success(json!({})),
                     ))

@@ -216,7 +216,7 @@ pub fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
             .ok_or_else(|| malformed("missing \"response\"".into()))?;
         let response: Response = serde_json::from_value(response)
             .map_err(|e| malformed(format!("invalid response: {e}")))?;
-        Record::Input(InputRecord {
+        Record::input(InputRecord {
             op,
             agent,
             body: body.into(),

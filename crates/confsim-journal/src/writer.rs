@@ -317,7 +317,7 @@ mod tests {
                     result: body.clone(),
                 };
                 let input = Input::new(Op::RequestAgentConf, agent, body.clone());
-                let fast = line(&Record::Input(InputRecord::new(input, response.clone())));
+                let fast = line(&Record::input(InputRecord::new(input, response.clone())));
                 let expected = format!(
                     "{{\"seq\":8,\"at\":\"2026-01-05T09:00:00.041Z\",\"op\":\"requestAgentConf\",\"agentId\":{},\"body\":{},\"response\":{}}}\n",
                     serde_json::to_string(agent).unwrap(),
@@ -336,7 +336,7 @@ mod tests {
             "10\"1",
             json!({"memberNum": 4, "confCallerNo": "a\nb"}),
         );
-        let rec = Record::Input(InputRecord::new(input, Response::success(json!({}))));
+        let rec = Record::input(InputRecord::new(input, Response::success(json!({}))));
         let text = line(&rec);
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["agentId"], "10\"1");

@@ -390,7 +390,7 @@ mod tests {
 
     fn written(seq: u64, at_ms: i64, agent: &str, body: Value) -> Vec<u8> {
         let input = Input::new(Op::RequestAgentConf, agent, body);
-        let record = Record::Input(InputRecord::new(input, Response::success(json!({}))));
+        let record = Record::input(InputRecord::new(input, Response::success(json!({}))));
         let mut out = Vec::new();
         let at = SimTime::from_unix_ms(at_ms);
         confsim_journal::write_record(&mut out, &mut TimeFormatter::default(), seq, at, &record);

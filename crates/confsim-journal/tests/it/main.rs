@@ -29,7 +29,7 @@ fn records() -> Vec<(SimTime, Record)> {
     vec![
         (
             t0,
-            Record::Input(InputRecord::new(input, Response::success(json!({})))),
+            Record::input(InputRecord::new(input, Response::success(json!({})))),
         ),
         (
             t0,
