@@ -11,6 +11,7 @@ use crate::input::{Input, Rejection, retcode};
 use crate::state::{AgentState, ApplyStep, ConfParams, Conference, Phase, Platform};
 use crate::time::SimTime;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// `time`: 4-1440 minutes, default 60.
 pub const TIME_MIN: i64 = 4;
@@ -106,7 +107,9 @@ fn check_body(body: &Value) -> Result<Checked<'_>, Rejection> {
 
 pub(crate) fn decide(platform: &Platform, input: &Input) -> Result<Value, Rejection> {
     let (id, agent) = platform.caller(input)?;
-    check_body(&input.body)?;
+    if platform.memo_params(&input.body).is_none() {
+        check_body(&input.body)?;
+    }
     if let Some(conf) = agent.conf {
         return Err(Rejection::new(
             retcode::ALREADY_IN_CONFERENCE,
@@ -118,9 +121,16 @@ pub(crate) fn decide(platform: &Platform, input: &Input) -> Result<Value, Reject
 
 /// The application is accepted: the conference exists from now on, applying, and the first
 /// asynchronous step is one latency draw away.
-pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Value) {
-    let Ok(params) = parse_body(body, platform.config()) else {
-        return;
+pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Arc<Value>) {
+    let params = match platform.memo_params(body) {
+        Some(params) => params.clone(),
+        None => {
+            let Ok(params) = parse_body(body, platform.config()) else {
+                return;
+            };
+            platform.keep_params(body, params.clone());
+            params
+        }
     };
     let Some(agent) = platform.agent(id) else {
         return;

@@ -296,3 +296,45 @@ fn prompt_time_at_or_above_time_clamps_to_time_minus_one() {
         assert_eq!(sim.platform().agent(AgentId(101)).unwrap().conf, Some(conf));
     }
 }
+
+/// A load generator shares one body between thousands of inputs, and the platform remembers
+/// the last body it applied (by allocation) rather than checking it again: a shared body still
+/// gives each conference its parameters, a different body (even between two uses of the first)
+/// gives its own, and an invalid body shared the same way is refused every time.
+#[test]
+fn a_body_shared_between_inputs_gives_the_same_parameters_each_time() {
+    use confsim_core::{Input, Op};
+    use std::sync::Arc;
+    let mut sim = Sim::new(zero_latency(), vec![idle(&[101, 102, 103, 104, 105])]);
+    let shared = Arc::new(json!({ "memberNum": 4, "time": 30, "confCallerNo": "777" }));
+    let other = Arc::new(json!({ "memberNum": 9, "time": 90 }));
+    let invalid = Arc::new(json!({ "memberNum": 0 }));
+    let mut submit = |sim: &mut Sim, agent: &str, body: &Arc<Value>| {
+        let input = Input::new(Op::RequestAgentConf, agent, Arc::clone(body));
+        let response = sim
+            .engine
+            .submit(input, &mut sim.log)
+            .expect("the journal accepts the input");
+        sim.settle();
+        response
+    };
+    for (agent, body) in [("101", &shared), ("102", &other), ("103", &shared)] {
+        assert_success(&submit(&mut sim, agent, body), json!({}));
+    }
+    for _ in 0..2 {
+        assert_rejected(&submit(&mut sim, "104", &invalid), "000-002", "memberNum");
+    }
+    assert_eq!(sim.conf_of(104), None);
+    let params_of = |sim: &Sim, agent: u32| {
+        let conf = sim.conf_of(agent).expect("in a conference");
+        let p = sim.platform().conference(conf).unwrap().params.clone();
+        (p.member_num, p.time_min, p.caller_no)
+    };
+    assert_eq!(params_of(&sim, 101), (4, 30, "777".to_owned()));
+    assert_eq!(params_of(&sim, 102), (9, 90, "10000".to_owned()));
+    assert_eq!(params_of(&sim, 103), (4, 30, "777".to_owned()));
+    // After the valid shared body was applied, an invalid one is still refused, and the valid
+    // one still accepted.
+    assert_success(&submit(&mut sim, "105", &shared), json!({}));
+    assert_eq!(params_of(&sim, 105), (4, 30, "777".to_owned()));
+}
