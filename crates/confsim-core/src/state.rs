@@ -939,7 +939,9 @@ impl Platform {
             .iter()
             .filter_map(|m| m.address.agent())
             .chain(std::iter::once(conf.chair));
-        for agent in attached.collect::<Vec<_>>() {
+        // The conference is out of the table (owned here), so its members can be walked while
+        // the agents change: no list to collect first.
+        for agent in attached {
             if let Some(a) = self.agent_mut(agent)
                 && a.conf == Some(id)
             {

@@ -140,13 +140,16 @@ pub(crate) fn apply(platform: &mut Platform, at: SimTime, id: AgentId, body: &Ar
         .flatten();
     let first = ApplyStep::first(from_call.is_some());
     let conf_id = platform.next_conf_id();
+    // Room for the chair and a few members at once: the first join would otherwise grow the
+    // vector from nothing (a reallocation path, dearer than one allocation).
+    let members = Vec::with_capacity(params.member_num.clamp(1, 4) as usize);
     platform.insert_conference(Conference {
         id: conf_id,
         chair: id,
         capacity: params.member_num,
         params,
         from_call,
-        members: Vec::new(),
+        members,
         phase: Phase::Applying {
             next: first,
             due: at,
