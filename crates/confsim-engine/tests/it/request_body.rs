@@ -309,7 +309,7 @@ fn a_body_shared_between_inputs_gives_the_same_parameters_each_time() {
     let shared = Arc::new(json!({ "memberNum": 4, "time": 30, "confCallerNo": "777" }));
     let other = Arc::new(json!({ "memberNum": 9, "time": 90 }));
     let invalid = Arc::new(json!({ "memberNum": 0 }));
-    let mut submit = |sim: &mut Sim, agent: &str, body: &Arc<Value>| {
+    let submit = |sim: &mut Sim, agent: &str, body: &Arc<Value>| {
         let input = Input::new(Op::RequestAgentConf, agent, Arc::clone(body));
         let response = sim
             .engine
