@@ -31,9 +31,10 @@
 use crate::dist::{DrawRng, DurDist, Template};
 use crate::error::Result;
 use crate::scenario::{Dur, Scenario};
+use crate::wakes::WakeQueue;
 use confsim_core::state::{Address, MemberStatus};
 use confsim_core::{AgentId, AgentSet, ConfId, Input, Op, Platform, SimDuration, SimTime};
-use confsim_engine::{Engine, Observer, Scheduler};
+use confsim_engine::{Engine, Observer};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -355,9 +356,10 @@ pub struct LoadFigures {
 }
 
 /// A generator's future work. At most one of each is pending (one next arrival per open
-/// generator, one iteration per closed slot, one release per conference), which is what lets
-/// the engine's `Scheduler` (one entry per item) order them.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// generator, scheduled again only once it ran; one iteration per closed slot, whose slot is
+/// either waiting here or held by a `Track`, never both; one release per conference, whose
+/// `AgentConf_RequestSuccess` comes once), so the queue never needs to replace or cancel one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Wake {
     /// The next arrival of an open (poisson, constant, burst) generator.
     Arrival { generator: u32 },
@@ -534,10 +536,10 @@ struct Track {
 #[derive(Debug)]
 pub struct LoadDriver<'a> {
     gens: Vec<Generator<'a>>,
-    /// Wake-ups in (time, scheduling order), in the engine's two-level timer queue: up to one
+    /// Wake-ups in (time, scheduling order), in two levels (see `WakeQueue`): up to one
     /// release per active conference is pending, and a single heap of those was the run's
     /// hottest spot.
-    queue: Scheduler<Wake>,
+    queue: WakeQueue<Wake>,
     tracked: FxHashMap<AgentId, Track>,
 }
 
@@ -545,8 +547,8 @@ impl<'a> LoadDriver<'a> {
     /// The scenario's generators, their eligible agents read from `platform` (the initial
     /// state), and their first wake-ups scheduled.
     pub fn new(scenario: &'a Scenario, seed: u64, platform: &Platform) -> Self {
-        // Sized for the agents the generators drive (see `Scheduler::with_capacity`: maps with
-        // churn double late in a run unless sized for twice their steady state).
+        // Sized for the agents the generators drive (a map with churn doubles late in a run
+        // unless sized for twice its steady state).
         let driven: usize = scenario
             .load
             .iter()
@@ -557,7 +559,7 @@ impl<'a> LoadDriver<'a> {
         tracked.reserve(driven.saturating_mul(2));
         let mut driver = LoadDriver {
             gens: Vec::with_capacity(scenario.load.len()),
-            queue: Scheduler::with_capacity(driven),
+            queue: WakeQueue::new(scenario.start),
             tracked,
         };
         let scenario_until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
@@ -622,12 +624,12 @@ impl<'a> LoadDriver<'a> {
     }
 
     fn push(&mut self, at: SimTime, wake: Wake) {
-        self.queue.schedule_at(at, wake);
+        self.queue.push(at, wake);
     }
 
     /// When the next wake-up is due.
     pub fn next_due(&mut self) -> Option<SimTime> {
-        self.queue.next_deadline()
+        self.queue.next_due()
     }
 
     /// The per-generator figures, in `load[]` order.
@@ -675,7 +677,7 @@ impl<'a> LoadDriver<'a> {
         engine: &mut Engine<W>,
         observer: &mut O,
     ) -> Result<()> {
-        let Some((_, wake)) = self.queue.pop_due(SimTime::from_unix_ms(i64::MAX)) else {
+        let Some((_, wake)) = self.queue.pop() else {
             return Ok(());
         };
         let now = engine.now();
@@ -713,7 +715,7 @@ impl<'a> LoadDriver<'a> {
                         .conference(conf)
                         .is_some_and(|c| c.is_active() && c.chair == agent);
                 if still_chair {
-                    let input = Input::new(Op::ReleaseAgentConf, agent.to_string(), Value::Null);
+                    let input = Input::new(Op::ReleaseAgentConf, agent.decimal(), Value::Null);
                     engine.submit(input, observer)?;
                     self.gens[generator as usize].figures.releases += 1;
                     self.absorb(engine.platform(), engine.now(), observer.touches());
