@@ -32,7 +32,7 @@ use crate::dist::{DrawRng, DurDist, Template};
 use crate::error::Result;
 use crate::scenario::{Dur, Scenario};
 use crate::wakes::WakeQueue;
-use confsim_core::state::{Address, MemberStatus};
+use confsim_core::state::{Address, Agent, MemberStatus};
 use confsim_core::{AgentId, AgentSet, ConfId, Input, Op, Platform, SimDuration, SimTime};
 use confsim_engine::{Engine, Observer};
 use rustc_hash::FxHashMap;
@@ -176,9 +176,14 @@ impl Pick {
 
     /// Whether `id` may be picked in the platform's current state.
     pub fn eligible(self, platform: &Platform, id: AgentId) -> bool {
-        let Some(agent) = platform.agent(id) else {
-            return false;
-        };
+        platform
+            .agent(id)
+            .is_some_and(|agent| self.holds(platform, id, agent))
+    }
+
+    /// As `eligible`, for an agent already looked up: the driver looks each touched agent up
+    /// once, for every generator's pick and its own check that the agent is free again.
+    fn holds(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
         // The agent's membership of its conference, when that conference is active.
         let membership = || {
             let conf = agent
@@ -489,6 +494,9 @@ struct Generator<'a> {
     figures: LoadFigures,
     /// The body, when it draws nothing: shared by every input rather than copied for each.
     literal: Option<std::sync::Arc<serde_json::Value>>,
+    /// The agents this generator follows, by member number (see `Track`); empty for a
+    /// generator that follows none (one that neither loops closed nor releases).
+    tracks: Vec<Option<Track>>,
 }
 
 impl Generator<'_> {
@@ -500,14 +508,15 @@ impl Generator<'_> {
                 .is_none_or(|m| self.figures.arrivals < m)
     }
 
-    /// Picks an eligible agent uniformly, or `None` (see the module comment).
-    fn pick(&mut self, platform: &Platform) -> Option<AgentId> {
+    /// Picks an eligible agent uniformly, or `None` (see the module comment); with its
+    /// member number.
+    fn pick(&mut self, platform: &Platform) -> Option<(u32, AgentId)> {
         while !self.index.eligible.is_empty() {
             let at = self.rng.below(self.index.eligible.len() as u64) as usize;
             let m = self.index.eligible[at];
             let id = self.members.get(m);
             if self.pick.eligible(platform, id) {
-                return Some(id);
+                return Some((m, id));
             }
             self.index.set(m, false);
         }
@@ -523,10 +532,13 @@ impl Generator<'_> {
 }
 
 /// An agent a generator follows: until it is free again (the end of a closed loop's
-/// iteration), and until its conference starts (for `releaseAfter`).
+/// iteration), and until its conference starts (for `releaseAfter`). At most one generator
+/// follows an agent at a time: a generator that picks an agent another one follows takes the
+/// track over (`LoadDriver::follow`). Kept in the generator's `tracks` by member number, so
+/// finding it is an index in the loop over generators `absorb` makes anyway, not a hash
+/// lookup per touched agent.
 #[derive(Copy, Clone, Debug)]
 struct Track {
-    generator: u32,
     slot: Option<u32>,
     release_after: Option<SimDuration>,
     since: SimTime,
@@ -540,27 +552,15 @@ pub struct LoadDriver<'a> {
     /// release per active conference is pending, and a single heap of those was the run's
     /// hottest spot.
     queue: WakeQueue<Wake>,
-    tracked: FxHashMap<AgentId, Track>,
 }
 
 impl<'a> LoadDriver<'a> {
     /// The scenario's generators, their eligible agents read from `platform` (the initial
     /// state), and their first wake-ups scheduled.
     pub fn new(scenario: &'a Scenario, seed: u64, platform: &Platform) -> Self {
-        // Sized for the agents the generators drive (a map with churn doubles late in a run
-        // unless sized for twice its steady state).
-        let driven: usize = scenario
-            .load
-            .iter()
-            .map(|spec| Members::new(&spec.agents).len() as usize)
-            .sum::<usize>()
-            .min(1 << 20);
-        let mut tracked = FxHashMap::default();
-        tracked.reserve(driven.saturating_mul(2));
         let mut driver = LoadDriver {
             gens: Vec::with_capacity(scenario.load.len()),
             queue: WakeQueue::new(scenario.start),
-            tracked,
         };
         let scenario_until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
         for (i, spec) in scenario.load.iter().enumerate() {
@@ -575,6 +575,13 @@ impl<'a> LoadDriver<'a> {
             let from = scenario
                 .start
                 .saturating_add(spec.from.map_or(SimDuration::ZERO, |d| d.0));
+            let follows = spec.op == Op::RequestAgentConf
+                && (matches!(spec.arrival, Arrival::Closed(_)) || spec.release_after.is_some());
+            let tracks = if follows {
+                vec![None; members.len() as usize]
+            } else {
+                Vec::new()
+            };
             let lg = Generator {
                 spec,
                 name: spec.name.clone().unwrap_or_else(|| format!("load[{i}]")),
@@ -601,6 +608,7 @@ impl<'a> LoadDriver<'a> {
                     arrival: spec.arrival.kind().to_owned(),
                     ..LoadFigures::default()
                 },
+                tracks,
             };
             driver.gens.push(lg);
             let g = i as u32;
@@ -736,7 +744,7 @@ impl<'a> LoadDriver<'a> {
         let now = engine.now();
         let lg = &mut self.gens[g as usize];
         lg.figures.arrivals += 1;
-        let Some(agent) = lg.pick(engine.platform()) else {
+        let Some((m, agent)) = lg.pick(engine.platform()) else {
             lg.figures.dropped += 1;
             if let Some(slot) = slot {
                 let think = lg.think_time();
@@ -758,25 +766,11 @@ impl<'a> LoadDriver<'a> {
         let op = lg.spec.op;
         if op == Op::RequestAgentConf && (slot.is_some() || release_after.is_some()) {
             let track = Track {
-                generator: g,
                 slot,
                 release_after,
                 since: now,
             };
-            if let Some(old) = self.tracked.insert(agent, track)
-                && let Some(old_slot) = old.slot
-            {
-                // Only reachable if an agent became free without a record naming it (see
-                // the module comment); the old slot must not be lost with its track.
-                let think = self.gens[old.generator as usize].think_time();
-                self.push(
-                    next_iteration(old.since, now, think),
-                    Wake::Slot {
-                        generator: old.generator,
-                        slot: old_slot,
-                    },
-                );
-            }
+            self.follow(g, m, agent, track, now);
         }
         let response = engine.submit(Input::new(op, agent.decimal(), body), observer)?;
         let lg = &mut self.gens[g as usize];
@@ -798,54 +792,88 @@ impl<'a> LoadDriver<'a> {
         Ok(())
     }
 
+    /// Generator `g` follows its member `m` (agent `id`) from now on. Another generator
+    /// following the agent loses its track; if that track held a closed slot, the slot starts
+    /// its next iteration. (Only reachable if an agent became free without a record naming it,
+    /// see the module comment; the old slot must not be lost with its track.)
+    fn follow(&mut self, g: u32, m: u32, id: AgentId, track: Track, now: SimTime) {
+        for (h, lg) in self.gens.iter_mut().enumerate() {
+            let Some(old) = lg
+                .members
+                .index_of(id)
+                .and_then(|mh| lg.tracks.get_mut(mh as usize))
+                .and_then(Option::take)
+            else {
+                continue;
+            };
+            if let Some(old_slot) = old.slot {
+                let think = lg.think_time();
+                self.queue.push(
+                    next_iteration(old.since, now, think),
+                    Wake::Slot {
+                        generator: h as u32,
+                        slot: old_slot,
+                    },
+                );
+            }
+            // At most one generator follows an agent: no other track to find.
+            break;
+        }
+        self.gens[g as usize].tracks[m as usize] = Some(track);
+    }
+
     /// Brings the generators up to date with the records journaled since the last call:
     /// eligibility indexes, `releaseAfter` wake-ups once a followed chair's conference starts,
     /// and the next iteration of a closed slot whose agent is free again.
     pub fn absorb(&mut self, platform: &Platform, now: SimTime, touches: &mut Vec<Touch>) {
         let mut previous: Option<AgentId> = None;
         for touch in touches.drain(..) {
-            let agent = touch.agent;
+            let id = touch.agent;
             // An engine call often touches one agent several times in a row (a timer's events
             // for the same chair): its eligibility is the platform's state after the call,
             // the same each time, so it is looked up once. A success still counts.
-            let repeat = previous == Some(agent);
-            previous = Some(agent);
+            let repeat = previous == Some(id);
+            previous = Some(id);
             if repeat && touch.success.is_none() {
                 continue;
             }
-            if !repeat {
-                for lg in &mut self.gens {
-                    if let Some(m) = lg.members.index_of(agent) {
-                        lg.index.set(m, lg.pick.eligible(platform, agent));
-                    }
+            // One lookup serves every generator's pick and the free-again check below.
+            let agent = platform.agent(id);
+            for (g, lg) in self.gens.iter_mut().enumerate() {
+                let Some(m) = lg.members.index_of(id) else {
+                    continue;
+                };
+                if !repeat {
+                    let eligible = agent.is_some_and(|a| lg.pick.holds(platform, id, a));
+                    lg.index.set(m, eligible);
                 }
-            }
-            let Some(track) = self.tracked.get(&agent).copied() else {
-                continue;
-            };
-            if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
-                self.push(
-                    now.saturating_add(hold),
-                    Wake::Release {
-                        generator: track.generator,
-                        agent,
-                        conf,
-                    },
-                );
-            }
-            if Pick::Free.eligible(platform, agent) {
-                // Free again: the application failed, or was refused, or the conference is
-                // over. A closed slot thinks, then starts its next iteration.
-                self.tracked.remove(&agent);
-                if let Some(slot) = track.slot {
-                    let think = self.gens[track.generator as usize].think_time();
-                    self.push(
-                        next_iteration(track.since, now, think),
-                        Wake::Slot {
-                            generator: track.generator,
-                            slot,
+                let Some(track) = lg.tracks.get(m as usize).copied().flatten() else {
+                    continue;
+                };
+                if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
+                    self.queue.push(
+                        now.saturating_add(hold),
+                        Wake::Release {
+                            generator: g as u32,
+                            agent: id,
+                            conf,
                         },
                     );
+                }
+                if agent.is_some_and(Agent::is_free) {
+                    // Free again: the application failed, or was refused, or the conference is
+                    // over. A closed slot thinks, then starts its next iteration.
+                    lg.tracks[m as usize] = None;
+                    if let Some(slot) = track.slot {
+                        let think = lg.think_time();
+                        self.queue.push(
+                            next_iteration(track.since, now, think),
+                            Wake::Slot {
+                                generator: g as u32,
+                                slot,
+                            },
+                        );
+                    }
                 }
             }
         }
