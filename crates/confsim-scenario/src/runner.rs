@@ -329,7 +329,7 @@ pub fn run_with_progress<W: Write + Send + 'static>(
         events_per_sec: per_sec(stats.events),
         records_per_sec: per_sec(summary.records),
         counts: stats.counts_by_name(),
-        retcodes: stats.retcodes.clone(),
+        retcodes: stats.retcodes(),
         dropped_arrivals,
         load: load_figures,
         fell_behind: timer_lateness.as_ref().map(|t| t.max > BEHIND_MS),

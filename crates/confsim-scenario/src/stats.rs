@@ -74,33 +74,49 @@ pub fn ms_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds")
 }
 
-/// The statistics observer.
+/// The statistics observer. It sees every record of a run on the engine's thread, so its
+/// per-record work is kept to counters and short vectors: retcodes in a list searched from
+/// the front (a run sees a handful, the success first) and the watched agents in a sorted
+/// list, not ordered maps searched with string or key comparisons per record.
 #[derive(Debug)]
 pub struct Stats {
     pub counts: Vec<u64>,
-    pub retcodes: BTreeMap<String, u64>,
+    /// Each retcode seen and how often, in order of first appearance (see `retcodes`).
+    retcodes: Vec<(String, u64)>,
     pub inputs: u64,
     pub events: u64,
     pub last_at: Option<SimTime>,
     applying_since: FxHashMap<AgentId, SimTime>,
     pub request_to_success: Histogram<u64>,
-    watched: BTreeSet<AgentId>,
-    timelines: BTreeMap<AgentId, Vec<(SimTime, EventType)>>,
+    /// The agents whose timelines are kept, sorted, without repeats.
+    watched: Vec<AgentId>,
+    /// The timeline of `watched[i]` at `i`.
+    timelines: Vec<Vec<(SimTime, EventType)>>,
 }
 
 impl Stats {
     pub fn new(watched: impl IntoIterator<Item = AgentId>) -> Self {
+        let watched: Vec<AgentId> = watched
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         Stats {
             counts: vec![0; EventType::ALL.len()],
-            retcodes: BTreeMap::new(),
+            retcodes: Vec::new(),
             inputs: 0,
             events: 0,
             last_at: None,
             applying_since: FxHashMap::default(),
             request_to_success: ms_histogram(),
-            watched: watched.into_iter().collect(),
-            timelines: BTreeMap::new(),
+            timelines: vec![Vec::new(); watched.len()],
+            watched,
         }
+    }
+
+    /// How often each retcode was answered.
+    pub fn retcodes(&self) -> BTreeMap<String, u64> {
+        self.retcodes.iter().cloned().collect()
     }
 
     /// Event counts by name, only the types that occurred.
@@ -121,7 +137,7 @@ impl Stats {
     pub fn held_entries(&self) -> usize {
         self.retcodes.len()
             + self.applying_since.len()
-            + self.timelines.values().map(Vec::len).sum::<usize>()
+            + self.timelines.iter().map(Vec::len).sum::<usize>()
     }
 
     pub fn observed(&self, start: SimTime) -> Observed {
@@ -133,9 +149,30 @@ impl Stats {
                 .filter(|(_, n)| **n > 0)
                 .map(|(t, n)| (*t, *n))
                 .collect(),
-            retcodes: self.retcodes.clone(),
-            timelines: self.timelines.clone(),
+            retcodes: self.retcodes(),
+            // Only the agents that received an event, as a map filled on the first one had.
+            timelines: self
+                .watched
+                .iter()
+                .zip(&self.timelines)
+                .filter(|(_, events)| !events.is_empty())
+                .map(|(agent, events)| (*agent, events.clone()))
+                .collect(),
         }
+    }
+
+    fn count_retcode(&mut self, retcode: &str) {
+        match self.retcodes.iter_mut().find(|(r, _)| r == retcode) {
+            Some((_, n)) => *n += 1,
+            None => self.retcodes.push((retcode.to_owned(), 1)),
+        }
+    }
+
+    /// Out of line: only runs whose expectations name agents get here, and only for their
+    /// events.
+    #[cold]
+    fn watch(&mut self, i: usize, at: SimTime, ty: EventType) {
+        self.timelines[i].push((at, ty));
     }
 }
 
@@ -145,12 +182,7 @@ impl Observer for Stats {
         match record {
             Record::Input(input) => {
                 self.inputs += 1;
-                match self.retcodes.get_mut(&*input.response.retcode) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.retcodes.insert(input.response.retcode.to_string(), 1);
-                    }
-                }
+                self.count_retcode(&input.response.retcode);
                 if input.op == Op::RequestAgentConf
                     && input.response.is_success()
                     && let Ok(id) = input.agent.parse()
@@ -174,11 +206,10 @@ impl Observer for Stats {
                     }
                     _ => {}
                 }
-                if self.watched.contains(&event.agent) {
-                    self.timelines
-                        .entry(event.agent)
-                        .or_default()
-                        .push((at, event.ty));
+                if !self.watched.is_empty()
+                    && let Ok(i) = self.watched.binary_search(&event.agent)
+                {
+                    self.watch(i, at, event.ty);
                 }
             }
         }
