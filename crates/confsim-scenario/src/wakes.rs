@@ -130,6 +130,7 @@ impl<T> WakeQueue<T> {
     }
 
     /// When the earliest item is due.
+    #[inline]
     pub(crate) fn next_due(&mut self) -> Option<SimTime> {
         if self.current.is_empty() && self.soon.is_empty() {
             self.reach_next();
