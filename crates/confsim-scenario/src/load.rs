@@ -183,36 +183,39 @@ impl Pick {
 
     /// As `eligible`, for an agent already looked up: the driver looks each touched agent up
     /// once, for every generator's pick and its own check that the agent is free again.
-    /// Inline: for the usual `Free` it is one field test in `absorb`'s loop.
+    /// Inline, with the conference cases out of line: for the usual `Free` it is one field
+    /// test in `absorb`'s loop.
     #[inline]
     fn holds(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
-        // The agent's membership of its conference, when that conference is active.
-        let membership = || {
-            let conf = agent
-                .conf
-                .and_then(|c| platform.conference(c))
-                .filter(|c| c.is_active())?;
-            let status = conf.member_at(&Address::Agent(id)).map(|m| &m.status);
-            Some((conf.chair == id, status.cloned()))
-        };
         match self {
             // The platform's own rule, which also waits for a sign-in's events to be sent.
             Pick::Free => agent.is_free(),
-            Pick::Chair => agent.signed_in && membership().is_some_and(|(chair, _)| chair),
-            Pick::Member => {
-                agent.signed_in
-                    && membership().is_some_and(|(chair, status)| {
-                        !chair && status == Some(MemberStatus::Joined)
-                    })
-            }
-            Pick::Invited => {
-                agent.signed_in
-                    && membership().is_some_and(|(_, status)| {
-                        matches!(status, Some(MemberStatus::Ringing { .. }))
-                    })
-            }
             Pick::SignedIn => agent.signed_in,
             Pick::SignedOut => !agent.signed_in,
+            Pick::Chair | Pick::Member | Pick::Invited => {
+                agent.signed_in && self.holds_in_conference(platform, id, agent)
+            }
+        }
+    }
+
+    /// `holds` for the picks that look at the agent's place in its active conference.
+    fn holds_in_conference(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
+        let Some(conf) = agent
+            .conf
+            .and_then(|c| platform.conference(c))
+            .filter(|c| c.is_active())
+        else {
+            return false;
+        };
+        let chair = conf.chair == id;
+        let status = conf.member_at(&Address::Agent(id)).map(|m| &m.status);
+        match self {
+            Pick::Chair => chair,
+            Pick::Member => !chair && status == Some(&MemberStatus::Joined),
+            Pick::Invited => matches!(status, Some(MemberStatus::Ringing { .. })),
+            Pick::Free | Pick::SignedIn | Pick::SignedOut => {
+                unreachable!("holds answers {self:?} itself")
+            }
         }
     }
 }
