@@ -172,6 +172,7 @@ enum Next {
 /// The next item: the earliest of the three sources, and at the same instant a step before a
 /// wake-up before a timer (the order of `Next`). Plain comparisons rather than the minimum of
 /// an array of candidates: the runner asks several hundred thousand times a simulated hour.
+#[inline]
 fn earliest(
     step: Option<SimTime>,
     wake: Option<SimTime>,
