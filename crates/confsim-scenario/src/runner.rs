@@ -211,7 +211,8 @@ pub fn run_with_progress<W: Write + Send + 'static>(
     let mut engine = Engine::new_piped(&header(scenario, seed), out)?;
     let mut load = LoadDriver::new(scenario, seed, engine.platform());
     let mut observer = RunObserver {
-        stats: Stats::new(scenario.expect.iter().filter_map(|e| e.agent())),
+        stats: Stats::new(scenario.expect.iter().filter_map(|e| e.agent()))
+            .for_agents(scenario.agents.iter().flat_map(|group| group.ids.iter())),
         touches: Vec::new(),
         collect_touches: !load.is_empty(),
     };
