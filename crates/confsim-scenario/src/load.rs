@@ -435,8 +435,15 @@ impl Members {
     fn index_of(&self, id: AgentId) -> Option<u32> {
         match self {
             Members::Range { min, len } => id.0.checked_sub(*min).filter(|m| m < len),
-            Members::List { index, .. } => index.get(&id).copied(),
+            Members::List { index, .. } => Self::listed(index, id),
         }
+    }
+
+    /// A list's member number. Out of line: inlined, the id's hash was computed ahead of
+    /// `absorb`'s loop over generators for every touched agent, ranges or not.
+    #[inline(never)]
+    fn listed(index: &FxHashMap<AgentId, u32>, id: AgentId) -> Option<u32> {
+        index.get(&id).copied()
     }
 }
 
