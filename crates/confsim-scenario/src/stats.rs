@@ -3,8 +3,8 @@
 //! number of agents, never on the length of the run (except the watched agents' timelines).
 
 use crate::expect::Observed;
-use confsim_core::record::Record;
-use confsim_core::{AgentId, EventType, Op, SimTime};
+use confsim_core::record::{InputRecord, Record};
+use confsim_core::{AgentId, Event, EventType, Op, SimTime};
 use confsim_engine::Observer;
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
@@ -249,35 +249,23 @@ impl Stats {
     }
 }
 
+/// Inline, so that the runner's observer and this one are a single call per record: the
+/// usual record, an event that is neither a success nor a failure, is a few counters; inputs
+/// and the end of an application are out of line.
 impl Observer for Stats {
+    #[inline]
     fn on_record(&mut self, _seq: u64, at: SimTime, record: &Record) {
         self.last_at = Some(at);
         match record {
-            Record::Input(input) => {
-                self.inputs += 1;
-                self.count_retcode(&input.response.retcode);
-                if input.op == Op::RequestAgentConf
-                    && input.response.is_success()
-                    && let Ok(id) = input.agent.parse()
-                {
-                    self.applying.start(AgentId(id), at);
-                }
-            }
+            Record::Input(input) => self.on_input(at, input),
             Record::Event(event) => {
                 self.events += 1;
                 self.counts[event.ty as usize] += 1;
-                match event.ty {
-                    EventType::AgentConfRequestSuccess => {
-                        if let Some(since) = self.applying.stop(event.agent) {
-                            // Values above the histogram's day-long range saturate rather than fail.
-                            self.request_to_success
-                                .saturating_record(at.since(since).as_millis());
-                        }
-                    }
-                    EventType::AgentConfRequestFailed => {
-                        self.applying.stop(event.agent);
-                    }
-                    _ => {}
+                if matches!(
+                    event.ty,
+                    EventType::AgentConfRequestSuccess | EventType::AgentConfRequestFailed
+                ) {
+                    self.on_application_end(at, event);
                 }
                 if !self.watched.is_empty()
                     && let Ok(i) = self.watched.binary_search(&event.agent)
@@ -285,6 +273,33 @@ impl Observer for Stats {
                     self.watch(i, at, event.ty);
                 }
             }
+        }
+    }
+}
+
+impl Stats {
+    #[inline(never)]
+    fn on_input(&mut self, at: SimTime, input: &InputRecord) {
+        self.inputs += 1;
+        self.count_retcode(&input.response.retcode);
+        if input.op == Op::RequestAgentConf
+            && input.response.is_success()
+            && let Ok(id) = input.agent.parse()
+        {
+            self.applying.start(AgentId(id), at);
+        }
+    }
+
+    /// An `AgentConf_RequestSuccess` or `AgentConf_RequestFailed`.
+    #[inline(never)]
+    fn on_application_end(&mut self, at: SimTime, event: &Event) {
+        let since = self.applying.stop(event.agent);
+        if event.ty == EventType::AgentConfRequestSuccess
+            && let Some(since) = since
+        {
+            // Values above the histogram's day-long range saturate rather than fail.
+            self.request_to_success
+                .saturating_record(at.since(since).as_millis());
         }
     }
 }
