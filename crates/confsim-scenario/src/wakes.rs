@@ -79,7 +79,8 @@ pub(crate) struct WakeQueue<T> {
     soon: BinaryHeap<Entry<T>>,
     /// The first second not yet reached.
     base: i64,
-    /// Buckets `base .. base + RING`, bucket `b` at `slot(b)`, entries in scheduling order.
+    /// Buckets `base .. base + RING`, bucket `b` at `slot(b)`, entries in scheduling order;
+    /// allocated at the first push into it (a run without generators never needs it).
     ring: Vec<Vec<Entry<T>>>,
     /// Entries held in `ring`.
     in_ring: usize,
@@ -97,7 +98,7 @@ impl<T> WakeQueue<T> {
             current: Vec::new(),
             soon: BinaryHeap::new(),
             base: start.as_unix_ms().div_euclid(BUCKET_MS),
-            ring: (0..RING).map(|_| Vec::new()).collect(),
+            ring: Vec::new(),
             in_ring: 0,
             later: BinaryHeap::new(),
             pool: Vec::new(),
@@ -118,6 +119,9 @@ impl<T> WakeQueue<T> {
         if bucket < self.base {
             self.soon.push(entry);
         } else if bucket - self.base < RING {
+            if self.ring.is_empty() {
+                self.ring.resize_with(RING as usize, Vec::new);
+            }
             let v = &mut self.ring[slot(bucket)];
             if v.capacity() == 0 {
                 *v = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(FRESH));
@@ -179,7 +183,7 @@ impl<T> WakeQueue<T> {
             return;
         };
         // The bucket's vector becomes `current`; the emptied one goes to the pool.
-        let spare = if bucket - self.base < RING {
+        let spare = if self.in_ring > 0 && bucket - self.base < RING {
             let taken = std::mem::take(&mut self.ring[slot(bucket)]);
             self.in_ring -= taken.len();
             std::mem::replace(&mut self.current, taken)
