@@ -12,6 +12,7 @@ pub mod runner;
 pub mod scenario;
 pub mod stats;
 pub mod timeline;
+mod wakes;
 
 pub use error::{Result, ScenarioError};
 pub use report::Report;

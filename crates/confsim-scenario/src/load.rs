@@ -31,9 +31,10 @@
 use crate::dist::{DrawRng, DurDist, Template};
 use crate::error::Result;
 use crate::scenario::{Dur, Scenario};
-use confsim_core::state::{Address, MemberStatus};
+use crate::wakes::WakeQueue;
+use confsim_core::state::{Address, Agent, MemberStatus};
 use confsim_core::{AgentId, AgentSet, ConfId, Input, Op, Platform, SimDuration, SimTime};
-use confsim_engine::{Engine, Observer, Scheduler};
+use confsim_engine::{Engine, Observer};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -175,36 +176,46 @@ impl Pick {
 
     /// Whether `id` may be picked in the platform's current state.
     pub fn eligible(self, platform: &Platform, id: AgentId) -> bool {
-        let Some(agent) = platform.agent(id) else {
-            return false;
-        };
-        // The agent's membership of its conference, when that conference is active.
-        let membership = || {
-            let conf = agent
-                .conf
-                .and_then(|c| platform.conference(c))
-                .filter(|c| c.is_active())?;
-            let status = conf.member_at(&Address::Agent(id)).map(|m| &m.status);
-            Some((conf.chair == id, status.cloned()))
-        };
+        platform
+            .agent(id)
+            .is_some_and(|agent| self.holds(platform, id, agent))
+    }
+
+    /// As `eligible`, for an agent already looked up: the driver looks each touched agent up
+    /// once, for every generator's pick and its own check that the agent is free again.
+    /// Inline, with the conference cases out of line: for the usual `Free` it is one field
+    /// test in `absorb`'s loop.
+    #[inline]
+    fn holds(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
         match self {
             // The platform's own rule, which also waits for a sign-in's events to be sent.
             Pick::Free => agent.is_free(),
-            Pick::Chair => agent.signed_in && membership().is_some_and(|(chair, _)| chair),
-            Pick::Member => {
-                agent.signed_in
-                    && membership().is_some_and(|(chair, status)| {
-                        !chair && status == Some(MemberStatus::Joined)
-                    })
-            }
-            Pick::Invited => {
-                agent.signed_in
-                    && membership().is_some_and(|(_, status)| {
-                        matches!(status, Some(MemberStatus::Ringing { .. }))
-                    })
-            }
             Pick::SignedIn => agent.signed_in,
             Pick::SignedOut => !agent.signed_in,
+            Pick::Chair | Pick::Member | Pick::Invited => {
+                agent.signed_in && self.holds_in_conference(platform, id, agent)
+            }
+        }
+    }
+
+    /// `holds` for the picks that look at the agent's place in its active conference.
+    fn holds_in_conference(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
+        let Some(conf) = agent
+            .conf
+            .and_then(|c| platform.conference(c))
+            .filter(|c| c.is_active())
+        else {
+            return false;
+        };
+        let chair = conf.chair == id;
+        let status = conf.member_at(&Address::Agent(id)).map(|m| &m.status);
+        match self {
+            Pick::Chair => chair,
+            Pick::Member => !chair && status == Some(&MemberStatus::Joined),
+            Pick::Invited => matches!(status, Some(MemberStatus::Ringing { .. })),
+            Pick::Free | Pick::SignedIn | Pick::SignedOut => {
+                unreachable!("holds answers {self:?} itself")
+            }
         }
     }
 }
@@ -355,9 +366,10 @@ pub struct LoadFigures {
 }
 
 /// A generator's future work. At most one of each is pending (one next arrival per open
-/// generator, one iteration per closed slot, one release per conference), which is what lets
-/// the engine's `Scheduler` (one entry per item) order them.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// generator, scheduled again only once it ran; one iteration per closed slot, whose slot is
+/// either waiting here or held by a `Track`, never both; one release per conference, whose
+/// `AgentConf_RequestSuccess` comes once), so the queue never needs to replace or cancel one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Wake {
     /// The next arrival of an open (poisson, constant, burst) generator.
     Arrival { generator: u32 },
@@ -423,8 +435,15 @@ impl Members {
     fn index_of(&self, id: AgentId) -> Option<u32> {
         match self {
             Members::Range { min, len } => id.0.checked_sub(*min).filter(|m| m < len),
-            Members::List { index, .. } => index.get(&id).copied(),
+            Members::List { index, .. } => Self::listed(index, id),
         }
+    }
+
+    /// A list's member number. Out of line: inlined, the id's hash was computed ahead of
+    /// `absorb`'s loop over generators for every touched agent, ranges or not.
+    #[inline(never)]
+    fn listed(index: &FxHashMap<AgentId, u32>, id: AgentId) -> Option<u32> {
+        index.get(&id).copied()
     }
 }
 
@@ -487,6 +506,9 @@ struct Generator<'a> {
     figures: LoadFigures,
     /// The body, when it draws nothing: shared by every input rather than copied for each.
     literal: Option<std::sync::Arc<serde_json::Value>>,
+    /// The agents this generator follows, by member number (see `Track`); empty for a
+    /// generator that follows none (one that neither loops closed nor releases).
+    tracks: Vec<Option<Track>>,
 }
 
 impl Generator<'_> {
@@ -498,14 +520,15 @@ impl Generator<'_> {
                 .is_none_or(|m| self.figures.arrivals < m)
     }
 
-    /// Picks an eligible agent uniformly, or `None` (see the module comment).
-    fn pick(&mut self, platform: &Platform) -> Option<AgentId> {
+    /// Picks an eligible agent uniformly, or `None` (see the module comment); with its
+    /// member number.
+    fn pick(&mut self, platform: &Platform) -> Option<(u32, AgentId)> {
         while !self.index.eligible.is_empty() {
             let at = self.rng.below(self.index.eligible.len() as u64) as usize;
             let m = self.index.eligible[at];
             let id = self.members.get(m);
             if self.pick.eligible(platform, id) {
-                return Some(id);
+                return Some((m, id));
             }
             self.index.set(m, false);
         }
@@ -521,10 +544,13 @@ impl Generator<'_> {
 }
 
 /// An agent a generator follows: until it is free again (the end of a closed loop's
-/// iteration), and until its conference starts (for `releaseAfter`).
+/// iteration), and until its conference starts (for `releaseAfter`). At most one generator
+/// follows an agent at a time: a generator that picks an agent another one follows takes the
+/// track over (`LoadDriver::follow`). Kept in the generator's `tracks` by member number, so
+/// finding it is an index in the loop over generators `absorb` makes anyway, not a hash
+/// lookup per touched agent.
 #[derive(Copy, Clone, Debug)]
 struct Track {
-    generator: u32,
     slot: Option<u32>,
     release_after: Option<SimDuration>,
     since: SimTime,
@@ -534,31 +560,23 @@ struct Track {
 #[derive(Debug)]
 pub struct LoadDriver<'a> {
     gens: Vec<Generator<'a>>,
-    /// Wake-ups in (time, scheduling order), in the engine's two-level timer queue: up to one
+    /// Wake-ups in (time, scheduling order), in two levels (see `WakeQueue`): up to one
     /// release per active conference is pending, and a single heap of those was the run's
     /// hottest spot.
-    queue: Scheduler<Wake>,
-    tracked: FxHashMap<AgentId, Track>,
+    queue: WakeQueue<Wake>,
+    /// The body of every `releaseAgentConf` (`null`), shared like a literal body: an input
+    /// holds its body in an `Arc`, and one allocation per release was a visible cost.
+    null_body: std::sync::Arc<Value>,
 }
 
 impl<'a> LoadDriver<'a> {
     /// The scenario's generators, their eligible agents read from `platform` (the initial
     /// state), and their first wake-ups scheduled.
     pub fn new(scenario: &'a Scenario, seed: u64, platform: &Platform) -> Self {
-        // Sized for the agents the generators drive (see `Scheduler::with_capacity`: maps with
-        // churn double late in a run unless sized for twice their steady state).
-        let driven: usize = scenario
-            .load
-            .iter()
-            .map(|spec| Members::new(&spec.agents).len() as usize)
-            .sum::<usize>()
-            .min(1 << 20);
-        let mut tracked = FxHashMap::default();
-        tracked.reserve(driven.saturating_mul(2));
         let mut driver = LoadDriver {
             gens: Vec::with_capacity(scenario.load.len()),
-            queue: Scheduler::with_capacity(driven),
-            tracked,
+            queue: WakeQueue::new(scenario.start),
+            null_body: std::sync::Arc::new(Value::Null),
         };
         let scenario_until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
         for (i, spec) in scenario.load.iter().enumerate() {
@@ -573,6 +591,13 @@ impl<'a> LoadDriver<'a> {
             let from = scenario
                 .start
                 .saturating_add(spec.from.map_or(SimDuration::ZERO, |d| d.0));
+            let follows = spec.op == Op::RequestAgentConf
+                && (matches!(spec.arrival, Arrival::Closed(_)) || spec.release_after.is_some());
+            let tracks = if follows {
+                vec![None; members.len() as usize]
+            } else {
+                Vec::new()
+            };
             let lg = Generator {
                 spec,
                 name: spec.name.clone().unwrap_or_else(|| format!("load[{i}]")),
@@ -599,6 +624,7 @@ impl<'a> LoadDriver<'a> {
                     arrival: spec.arrival.kind().to_owned(),
                     ..LoadFigures::default()
                 },
+                tracks,
             };
             driver.gens.push(lg);
             let g = i as u32;
@@ -622,12 +648,13 @@ impl<'a> LoadDriver<'a> {
     }
 
     fn push(&mut self, at: SimTime, wake: Wake) {
-        self.queue.schedule_at(at, wake);
+        self.queue.push(at, wake);
     }
 
-    /// When the next wake-up is due.
+    /// When the next wake-up is due. Inline: the runner asks before every item.
+    #[inline]
     pub fn next_due(&mut self) -> Option<SimTime> {
-        self.queue.next_deadline()
+        self.queue.next_due()
     }
 
     /// The per-generator figures, in `load[]` order.
@@ -675,7 +702,7 @@ impl<'a> LoadDriver<'a> {
         engine: &mut Engine<W>,
         observer: &mut O,
     ) -> Result<()> {
-        let Some((_, wake)) = self.queue.pop_due(SimTime::from_unix_ms(i64::MAX)) else {
+        let Some((_, wake)) = self.queue.pop() else {
             return Ok(());
         };
         let now = engine.now();
@@ -713,7 +740,11 @@ impl<'a> LoadDriver<'a> {
                         .conference(conf)
                         .is_some_and(|c| c.is_active() && c.chair == agent);
                 if still_chair {
-                    let input = Input::new(Op::ReleaseAgentConf, agent.to_string(), Value::Null);
+                    let input = Input::new(
+                        Op::ReleaseAgentConf,
+                        agent.decimal(),
+                        self.null_body.clone(),
+                    );
                     engine.submit(input, observer)?;
                     self.gens[generator as usize].figures.releases += 1;
                     self.absorb(engine.platform(), engine.now(), observer.touches());
@@ -734,7 +765,7 @@ impl<'a> LoadDriver<'a> {
         let now = engine.now();
         let lg = &mut self.gens[g as usize];
         lg.figures.arrivals += 1;
-        let Some(agent) = lg.pick(engine.platform()) else {
+        let Some((m, agent)) = lg.pick(engine.platform()) else {
             lg.figures.dropped += 1;
             if let Some(slot) = slot {
                 let think = lg.think_time();
@@ -756,25 +787,11 @@ impl<'a> LoadDriver<'a> {
         let op = lg.spec.op;
         if op == Op::RequestAgentConf && (slot.is_some() || release_after.is_some()) {
             let track = Track {
-                generator: g,
                 slot,
                 release_after,
                 since: now,
             };
-            if let Some(old) = self.tracked.insert(agent, track)
-                && let Some(old_slot) = old.slot
-            {
-                // Only reachable if an agent became free without a record naming it (see
-                // the module comment); the old slot must not be lost with its track.
-                let think = self.gens[old.generator as usize].think_time();
-                self.push(
-                    next_iteration(old.since, now, think),
-                    Wake::Slot {
-                        generator: old.generator,
-                        slot: old_slot,
-                    },
-                );
-            }
+            self.follow(g, m, agent, track, now);
         }
         let response = engine.submit(Input::new(op, agent.decimal(), body), observer)?;
         let lg = &mut self.gens[g as usize];
@@ -796,54 +813,88 @@ impl<'a> LoadDriver<'a> {
         Ok(())
     }
 
+    /// Generator `g` follows its member `m` (agent `id`) from now on. Another generator
+    /// following the agent loses its track; if that track held a closed slot, the slot starts
+    /// its next iteration. (Only reachable if an agent became free without a record naming it,
+    /// see the module comment; the old slot must not be lost with its track.)
+    fn follow(&mut self, g: u32, m: u32, id: AgentId, track: Track, now: SimTime) {
+        for (h, lg) in self.gens.iter_mut().enumerate() {
+            let Some(old) = lg
+                .members
+                .index_of(id)
+                .and_then(|mh| lg.tracks.get_mut(mh as usize))
+                .and_then(Option::take)
+            else {
+                continue;
+            };
+            if let Some(old_slot) = old.slot {
+                let think = lg.think_time();
+                self.queue.push(
+                    next_iteration(old.since, now, think),
+                    Wake::Slot {
+                        generator: h as u32,
+                        slot: old_slot,
+                    },
+                );
+            }
+            // At most one generator follows an agent: no other track to find.
+            break;
+        }
+        self.gens[g as usize].tracks[m as usize] = Some(track);
+    }
+
     /// Brings the generators up to date with the records journaled since the last call:
     /// eligibility indexes, `releaseAfter` wake-ups once a followed chair's conference starts,
     /// and the next iteration of a closed slot whose agent is free again.
     pub fn absorb(&mut self, platform: &Platform, now: SimTime, touches: &mut Vec<Touch>) {
         let mut previous: Option<AgentId> = None;
         for touch in touches.drain(..) {
-            let agent = touch.agent;
+            let id = touch.agent;
             // An engine call often touches one agent several times in a row (a timer's events
             // for the same chair): its eligibility is the platform's state after the call,
             // the same each time, so it is looked up once. A success still counts.
-            let repeat = previous == Some(agent);
-            previous = Some(agent);
+            let repeat = previous == Some(id);
+            previous = Some(id);
             if repeat && touch.success.is_none() {
                 continue;
             }
-            if !repeat {
-                for lg in &mut self.gens {
-                    if let Some(m) = lg.members.index_of(agent) {
-                        lg.index.set(m, lg.pick.eligible(platform, agent));
-                    }
+            // One lookup serves every generator's pick and the free-again check below.
+            let agent = platform.agent(id);
+            for (g, lg) in self.gens.iter_mut().enumerate() {
+                let Some(m) = lg.members.index_of(id) else {
+                    continue;
+                };
+                if !repeat {
+                    let eligible = agent.is_some_and(|a| lg.pick.holds(platform, id, a));
+                    lg.index.set(m, eligible);
                 }
-            }
-            let Some(track) = self.tracked.get(&agent).copied() else {
-                continue;
-            };
-            if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
-                self.push(
-                    now.saturating_add(hold),
-                    Wake::Release {
-                        generator: track.generator,
-                        agent,
-                        conf,
-                    },
-                );
-            }
-            if Pick::Free.eligible(platform, agent) {
-                // Free again: the application failed, or was refused, or the conference is
-                // over. A closed slot thinks, then starts its next iteration.
-                self.tracked.remove(&agent);
-                if let Some(slot) = track.slot {
-                    let think = self.gens[track.generator as usize].think_time();
-                    self.push(
-                        next_iteration(track.since, now, think),
-                        Wake::Slot {
-                            generator: track.generator,
-                            slot,
+                let Some(track) = lg.tracks.get(m as usize).copied().flatten() else {
+                    continue;
+                };
+                if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
+                    self.queue.push(
+                        now.saturating_add(hold),
+                        Wake::Release {
+                            generator: g as u32,
+                            agent: id,
+                            conf,
                         },
                     );
+                }
+                if agent.is_some_and(Agent::is_free) {
+                    // Free again: the application failed, or was refused, or the conference is
+                    // over. A closed slot thinks, then starts its next iteration.
+                    lg.tracks[m as usize] = None;
+                    if let Some(slot) = track.slot {
+                        let think = lg.think_time();
+                        self.queue.push(
+                            next_iteration(track.since, now, think),
+                            Wake::Slot {
+                                generator: g as u32,
+                                slot,
+                            },
+                        );
+                    }
                 }
             }
         }

@@ -3,8 +3,8 @@
 //! number of agents, never on the length of the run (except the watched agents' timelines).
 
 use crate::expect::Observed;
-use confsim_core::record::Record;
-use confsim_core::{AgentId, EventType, Op, SimTime};
+use confsim_core::record::{InputRecord, Record};
+use confsim_core::{AgentId, Event, EventType, Op, SimTime};
 use confsim_engine::Observer;
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
@@ -74,33 +74,122 @@ pub fn ms_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds")
 }
 
-/// The statistics observer.
+/// When each agent's accepted application started, until its success or failure. The
+/// roster's agents are found by id in a vector: an insert and a removal in a hash map per
+/// conference cost, on the closed-loop day, more than all the other statistics of its ten
+/// records. Any other id waits in a map (`Stats::new` alone knows no roster).
+#[derive(Debug, Default)]
+struct Applying {
+    /// The id of `dense[0]`.
+    first: u32,
+    dense: Vec<Option<SimTime>>,
+    /// Entries of `dense` that are `Some`.
+    in_dense: usize,
+    others: FxHashMap<AgentId, SimTime>,
+}
+
+/// Ids a roster may span and still be indexed by a vector: up to four slots per agent, or
+/// 64 Ki slots (1 MiB) whatever the roster's size, so a sparse roster cannot cost much memory.
+fn dense_span(agents: usize) -> usize {
+    agents.saturating_mul(4).max(1 << 16)
+}
+
+impl Applying {
+    fn index(&self, id: AgentId) -> Option<usize> {
+        // Ids below `first` wrap around to far past the vector's end.
+        let i = id.0.wrapping_sub(self.first) as usize;
+        (i < self.dense.len()).then_some(i)
+    }
+
+    fn start(&mut self, id: AgentId, at: SimTime) {
+        match self.index(id) {
+            Some(i) => {
+                if self.dense[i].replace(at).is_none() {
+                    self.in_dense += 1;
+                }
+            }
+            None => {
+                self.others.insert(id, at);
+            }
+        }
+    }
+
+    fn stop(&mut self, id: AgentId) -> Option<SimTime> {
+        match self.index(id) {
+            Some(i) => {
+                let since = self.dense[i].take();
+                self.in_dense -= usize::from(since.is_some());
+                since
+            }
+            None => self.others.remove(&id),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.in_dense + self.others.len()
+    }
+}
+
+/// The statistics observer. It sees every record of a run on the engine's thread, so its
+/// per-record work is kept to counters and short vectors: retcodes in a list searched from
+/// the front (a run sees a handful, the success first) and the watched agents in a sorted
+/// list, not ordered maps searched with string or key comparisons per record.
 #[derive(Debug)]
 pub struct Stats {
     pub counts: Vec<u64>,
-    pub retcodes: BTreeMap<String, u64>,
+    /// Each retcode seen and how often, in order of first appearance (see `retcodes`).
+    retcodes: Vec<(String, u64)>,
     pub inputs: u64,
     pub events: u64,
     pub last_at: Option<SimTime>,
-    applying_since: FxHashMap<AgentId, SimTime>,
+    applying: Applying,
     pub request_to_success: Histogram<u64>,
-    watched: BTreeSet<AgentId>,
-    timelines: BTreeMap<AgentId, Vec<(SimTime, EventType)>>,
+    /// The agents whose timelines are kept, sorted, without repeats.
+    watched: Vec<AgentId>,
+    /// The timeline of `watched[i]` at `i`.
+    timelines: Vec<Vec<(SimTime, EventType)>>,
 }
 
 impl Stats {
     pub fn new(watched: impl IntoIterator<Item = AgentId>) -> Self {
+        let watched: Vec<AgentId> = watched
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         Stats {
             counts: vec![0; EventType::ALL.len()],
-            retcodes: BTreeMap::new(),
+            retcodes: Vec::new(),
             inputs: 0,
             events: 0,
             last_at: None,
-            applying_since: FxHashMap::default(),
+            applying: Applying::default(),
             request_to_success: ms_histogram(),
-            watched: watched.into_iter().collect(),
-            timelines: BTreeMap::new(),
+            timelines: vec![Vec::new(); watched.len()],
+            watched,
         }
+    }
+
+    /// Indexes the applications under way of these agents (the roster) by id: see `Applying`.
+    /// Other agents' are still counted, in a map.
+    pub fn for_agents(mut self, agents: impl IntoIterator<Item = AgentId>) -> Self {
+        let (mut lo, mut hi, mut n) = (u32::MAX, 0u32, 0usize);
+        for id in agents {
+            (lo, hi, n) = (lo.min(id.0), hi.max(id.0), n + 1);
+        }
+        if n > 0 && self.applying.len() == 0 {
+            let span = (hi - lo) as usize + 1;
+            if span <= dense_span(n) {
+                self.applying.first = lo;
+                self.applying.dense = vec![None; span];
+            }
+        }
+        self
+    }
+
+    /// How often each retcode was answered.
+    pub fn retcodes(&self) -> BTreeMap<String, u64> {
+        self.retcodes.iter().cloned().collect()
     }
 
     /// Event counts by name, only the types that occurred.
@@ -120,8 +209,8 @@ impl Stats {
     /// (each of their events is 16 bytes). The histograms and event counts have a fixed size.
     pub fn held_entries(&self) -> usize {
         self.retcodes.len()
-            + self.applying_since.len()
-            + self.timelines.values().map(Vec::len).sum::<usize>()
+            + self.applying.len()
+            + self.timelines.iter().map(Vec::len).sum::<usize>()
     }
 
     pub fn observed(&self, start: SimTime) -> Observed {
@@ -133,54 +222,84 @@ impl Stats {
                 .filter(|(_, n)| **n > 0)
                 .map(|(t, n)| (*t, *n))
                 .collect(),
-            retcodes: self.retcodes.clone(),
-            timelines: self.timelines.clone(),
+            retcodes: self.retcodes(),
+            // Only the agents that received an event, as a map filled on the first one had.
+            timelines: self
+                .watched
+                .iter()
+                .zip(&self.timelines)
+                .filter(|(_, events)| !events.is_empty())
+                .map(|(agent, events)| (*agent, events.clone()))
+                .collect(),
+        }
+    }
+
+    fn count_retcode(&mut self, retcode: &str) {
+        match self.retcodes.iter_mut().find(|(r, _)| r == retcode) {
+            Some((_, n)) => *n += 1,
+            None => self.retcodes.push((retcode.to_owned(), 1)),
+        }
+    }
+
+    /// Out of line: only runs whose expectations name agents get here, and only for their
+    /// events.
+    #[cold]
+    fn watch(&mut self, i: usize, at: SimTime, ty: EventType) {
+        self.timelines[i].push((at, ty));
+    }
+}
+
+/// Inline, so that the runner's observer and this one are a single call per record: the
+/// usual record, an event that is neither a success nor a failure, is a few counters; inputs
+/// and the end of an application are out of line.
+impl Observer for Stats {
+    #[inline]
+    fn on_record(&mut self, _seq: u64, at: SimTime, record: &Record) {
+        self.last_at = Some(at);
+        match record {
+            Record::Input(input) => self.on_input(at, input),
+            Record::Event(event) => {
+                self.events += 1;
+                self.counts[event.ty as usize] += 1;
+                if matches!(
+                    event.ty,
+                    EventType::AgentConfRequestSuccess | EventType::AgentConfRequestFailed
+                ) {
+                    self.on_application_end(at, event);
+                }
+                if !self.watched.is_empty()
+                    && let Ok(i) = self.watched.binary_search(&event.agent)
+                {
+                    self.watch(i, at, event.ty);
+                }
+            }
         }
     }
 }
 
-impl Observer for Stats {
-    fn on_record(&mut self, _seq: u64, at: SimTime, record: &Record) {
-        self.last_at = Some(at);
-        match record {
-            Record::Input(input) => {
-                self.inputs += 1;
-                match self.retcodes.get_mut(&*input.response.retcode) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.retcodes.insert(input.response.retcode.to_string(), 1);
-                    }
-                }
-                if input.op == Op::RequestAgentConf
-                    && input.response.is_success()
-                    && let Ok(id) = input.agent.parse()
-                {
-                    self.applying_since.insert(AgentId(id), at);
-                }
-            }
-            Record::Event(event) => {
-                self.events += 1;
-                self.counts[event.ty as usize] += 1;
-                match event.ty {
-                    EventType::AgentConfRequestSuccess => {
-                        if let Some(since) = self.applying_since.remove(&event.agent) {
-                            // Values above the histogram's day-long range saturate rather than fail.
-                            self.request_to_success
-                                .saturating_record(at.since(since).as_millis());
-                        }
-                    }
-                    EventType::AgentConfRequestFailed => {
-                        self.applying_since.remove(&event.agent);
-                    }
-                    _ => {}
-                }
-                if self.watched.contains(&event.agent) {
-                    self.timelines
-                        .entry(event.agent)
-                        .or_default()
-                        .push((at, event.ty));
-                }
-            }
+impl Stats {
+    #[inline(never)]
+    fn on_input(&mut self, at: SimTime, input: &InputRecord) {
+        self.inputs += 1;
+        self.count_retcode(&input.response.retcode);
+        if input.op == Op::RequestAgentConf
+            && input.response.is_success()
+            && let Ok(id) = input.agent.parse()
+        {
+            self.applying.start(AgentId(id), at);
+        }
+    }
+
+    /// An `AgentConf_RequestSuccess` or `AgentConf_RequestFailed`.
+    #[inline(never)]
+    fn on_application_end(&mut self, at: SimTime, event: &Event) {
+        let since = self.applying.stop(event.agent);
+        if event.ty == EventType::AgentConfRequestSuccess
+            && let Some(since) = since
+        {
+            // Values above the histogram's day-long range saturate rather than fail.
+            self.request_to_success
+                .saturating_record(at.since(since).as_millis());
         }
     }
 }
@@ -188,6 +307,27 @@ impl Observer for Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn applications_are_indexed_by_id_in_the_roster_and_mapped_beyond_it() {
+        let mut a = Stats::new([]).for_agents((101..=110).map(AgentId)).applying;
+        assert_eq!((a.first, a.dense.len()), (101, 10));
+        let t = SimTime::from_unix_ms;
+        a.start(AgentId(101), t(1));
+        a.start(AgentId(110), t(2));
+        a.start(AgentId(110), t(3)); // a second application of the same agent: still one
+        a.start(AgentId(100), t(4)); // outside the roster (below it)
+        a.start(AgentId(111), t(5)); // and above it
+        assert_eq!(a.len(), 4);
+        assert_eq!(a.stop(AgentId(110)), Some(t(3)));
+        assert_eq!(a.stop(AgentId(110)), None);
+        assert_eq!(a.stop(AgentId(100)), Some(t(4)));
+        assert_eq!(a.stop(AgentId(105)), None);
+        assert_eq!(a.len(), 2);
+        // A roster too sparse for a vector keeps everything in the map.
+        let sparse = Stats::new([]).for_agents([AgentId(1), AgentId(1_000_000)]);
+        assert!(sparse.applying.dense.is_empty());
+    }
 
     #[test]
     fn buckets_cover_the_range_and_every_value() {

@@ -371,6 +371,69 @@ fn the_wall_clock_journals_the_same_bytes_as_the_virtual_clock_with_generators()
     assert!(w.fell_behind.is_some());
 }
 
+/// Generators that overlap (two closed loops and an open one following agents of the same
+/// range, a list with a repeated id, other operations on them all), a closed loop refused at
+/// once, and releases hours past the wake-up queue's ring: the journal is pinned, byte for
+/// byte (its digest), as the driver wrote it before its wake-up queue, its followed agents and
+/// its lookups were rewritten for speed, so the draws and wake-ups still come in the same
+/// order.
+#[test]
+fn overlapping_generators_journal_what_they_always_did() {
+    let (report, _) = run_text(
+        r#"{ "name": "overlapping-generators", "seed": 11,
+          "agents": [ { "ids": "101-160" }, { "ids": "501-505" } ],
+          "load": [
+            { "name": "closed-release", "agents": "101-140", "body": { "memberNum": 4, "time": 5 },
+              "arrival": { "closed": { "concurrency": 25, "thinkTime": { "uniform": ["0s", "20s"] } } },
+              "releaseAfter": { "uniform": ["30s", "6m"] } },
+            { "name": "closed", "agents": "121-160", "body": { "memberNum": 4, "time": 5 },
+              "arrival": { "closed": { "concurrency": 20, "thinkTime": "0s" } } },
+            { "name": "poisson-list", "agents": [110, 130, 150, 110, 159, 501, 502], "body": { "memberNum": 3, "time": 5 },
+              "arrival": { "poisson": { "perSecond": 2 } }, "releaseAfter": { "uniform": ["10s", "2m"] } },
+            { "name": "prolong", "agents": "101-160", "op": "prolongTime", "body": { "prolongTime": { "choice": [1, 2] } },
+              "arrival": { "constant": { "perSecond": 0.5 } } },
+            { "name": "refused", "agents": "501-505", "body": { "memberNum": 0 },
+              "arrival": { "closed": { "concurrency": 1 } }, "until": "2s" },
+            { "name": "release", "agents": "101-160", "op": "releaseAgentConf",
+              "arrival": { "closed": { "concurrency": 2, "thinkTime": "7s" } }, "maxCount": 50 },
+            { "name": "far-release", "agents": "101-160", "body": { "memberNum": 2, "time": 300 },
+              "arrival": { "burst": { "count": 10 } }, "from": "10m", "releaseAfter": { "uniform": ["2h", "3h"] } }
+          ],
+          "until": "3h"
+        }"#,
+    );
+    let figures: Vec<_> = report
+        .load
+        .iter()
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.arrivals,
+                l.dropped,
+                l.submitted,
+                l.releases,
+            )
+        })
+        .collect();
+    assert_eq!(
+        figures,
+        vec![
+            ("closed-release", 1361, 18, 1343, 1270),
+            ("closed", 191, 0, 191, 0),
+            ("poisson-list", 21534, 20603, 931, 922),
+            ("prolong", 5400, 1, 5399, 0),
+            ("refused", 2000, 0, 2000, 0),
+            ("release", 50, 2, 48, 0),
+            ("far-release", 10, 0, 10, 8),
+        ]
+    );
+    assert_eq!(report.records, 33056);
+    assert_eq!(
+        report.digest,
+        "205ae1660828f35883e6ec3f116efcb9689dce0cd1108a608448e6ec26339aea"
+    );
+}
+
 #[test]
 fn bad_generators_are_refused_with_their_location() {
     let text = "{\"name\": \"x\", \"agents\": [{\"ids\": \"101-110\"}],\n \"load\": [{\"agents\": \"101-110\",\n   \"body\": {\"memberNum\": {\"uniform\": [10, 2]}},\n   \"arrival\": {\"burst\": {\"count\": 1}}}]}";
