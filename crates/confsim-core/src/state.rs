@@ -696,8 +696,9 @@ struct Touched {
 
 /// A timer with its due time.
 type Due = (SimTime, Timer);
-/// A conference's timers before the change, and whether it was active.
-type TouchedConf = (ConfId, std::ops::Range<usize>, bool);
+/// A conference's slot when touched (`None`: not there yet), its timers before the change, and
+/// whether it was active.
+type TouchedConf = (ConfId, Option<u32>, std::ops::Range<usize>, bool);
 /// An agent's timer before the change, and whether it was signed in and talking.
 type TouchedAgent = (AgentId, Option<Due>, bool, bool);
 
@@ -864,7 +865,7 @@ impl Platform {
 
     /// `touch_conf` of a conference whose slot the caller has looked up.
     fn touch_conf_at(&mut self, id: ConfId, slot: Option<u32>) {
-        if self.touched.confs.iter().any(|(c, _, _)| *c == id) {
+        if self.touched.confs.iter().any(|(c, ..)| *c == id) {
             return;
         }
         let start = self.touched.before.len();
@@ -873,9 +874,8 @@ impl Platform {
             conf.timers(&mut self.touched.before);
         }
         let range = start..self.touched.before.len();
-        self.touched
-            .confs
-            .push((id, range, conf.is_some_and(|c| c.is_active())));
+        let active = conf.is_some_and(|c| c.is_active());
+        self.touched.confs.push((id, slot, range, active));
     }
 
     fn touch_agent(&mut self, id: AgentId) {
@@ -1004,15 +1004,22 @@ impl Platform {
     }
 
     fn finish(&mut self, ops: &mut Vec<TimerOp>) {
-        let touched = std::mem::take(&mut self.touched);
+        // Fields borrowed apart (no `&mut self` call in the loops), so the touched lists are
+        // read in place and their allocations stay for the next change.
         let count = |n: &mut usize, before: bool, after: bool| match (before, after) {
             (false, true) => *n += 1,
             (true, false) => *n -= 1,
             _ => {}
         };
-        for (id, range, was_active) in &touched.confs {
+        let touched = &mut self.touched;
+        for (id, slot, range, was_active) in &touched.confs {
             self.scratch.clear();
-            let conf = self.confs.get(id);
+            // The slot seen at the touch, if it still holds this conference (it may have been
+            // removed since, or inserted only now): no hash lookup for the usual change.
+            let conf = slot
+                .and_then(|s| self.confs.at(s))
+                .filter(|c| c.id == *id)
+                .or_else(|| self.confs.get(id));
             if let Some(conf) = conf {
                 conf.timers(&mut self.scratch);
             }
@@ -1038,12 +1045,9 @@ impl Platform {
                 agent.is_some_and(|a| a.state == AgentState::Talking),
             );
         }
-        // Reuse the allocations next time.
-        let mut touched = touched;
         touched.confs.clear();
         touched.agents.clear();
         touched.before.clear();
-        self.touched = touched;
     }
 
     // ----- rules shared by the operations -----
@@ -1402,14 +1406,19 @@ pub fn default_peer(id: AgentId) -> String {
     format!("9{:06}", id.0)
 }
 
+/// The timer changes from `before` to `after` (each a handful of timers): every timer that is
+/// gone or due at another time is cancelled, every new or moved one scheduled. Inline, with
+/// plain loops: it runs for every entity every record touches, and the calls (`contains`, the
+/// function itself) cost more than the few comparisons they make.
+#[inline]
 fn diff_timers(before: &[(SimTime, Timer)], after: &[(SimTime, Timer)], ops: &mut Vec<TimerOp>) {
     for old in before {
-        if !after.contains(old) {
+        if !after.iter().any(|t| t == old) {
             ops.push(TimerOp::Cancel(old.1));
         }
     }
     for new in after {
-        if !before.contains(new) {
+        if !before.iter().any(|t| t == new) {
             ops.push(TimerOp::Schedule(new.0, new.1));
         }
     }
