@@ -197,7 +197,9 @@ impl Member {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfParams {
     pub member_num: u32,
-    pub caller_no: String,
+    /// Shared: most conferences carry the VDN's number or a generator's, and a copy per
+    /// conference was an allocation per conference.
+    pub caller_no: Arc<str>,
     pub time_min: u32,
     /// `min(promptTime, time - 1)`: the warning's lead before the end, in minutes.
     pub prompt_min: u32,
@@ -1434,7 +1436,7 @@ mod tests {
             chair: AgentId(chair),
             params: ConfParams {
                 member_num: 4,
-                caller_no: "10000".to_owned(),
+                caller_no: "10000".into(),
                 time_min: 60,
                 prompt_min: 3,
                 beep_tone: false,

@@ -59,7 +59,8 @@ impl Checked<'_> {
             member_num: clamp(self.member_num),
             caller_no: self
                 .caller_no
-                .map_or_else(|| config.vdn.system_caller_no.clone(), str::to_owned),
+                .unwrap_or(&config.vdn.system_caller_no)
+                .into(),
             time_min: clamp(self.time),
             prompt_min: clamp(self.prompt.min(self.time - 1)),
             beep_tone: self.beep_tone,
