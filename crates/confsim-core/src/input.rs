@@ -114,7 +114,9 @@ pub mod retcode {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Input {
     pub op: Op,
-    pub agent: String,
+    /// Shared, like the body: a load generator names the same agent in every input it sends
+    /// for it, and a fresh string per input was an allocation (and a free) per input.
+    pub agent: Arc<str>,
     /// Shared, not owned: a load generator sends the same literal body thousands of times, and
     /// a deep copy of a JSON object per input (a hash index, entries, every key) was a
     /// measurable share of a run. Nothing changes a body once it is an input.
@@ -122,7 +124,7 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn new(op: Op, agent: impl Into<String>, body: impl Into<Arc<Value>>) -> Self {
+    pub fn new(op: Op, agent: impl Into<Arc<str>>, body: impl Into<Arc<Value>>) -> Self {
         Input {
             op,
             agent: agent.into(),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub struct InputRecord {
     pub op: Op,
     /// The `{agentid}` of the path exactly as sent.
-    pub agent: String,
+    pub agent: Arc<str>,
     pub body: Arc<Value>,
     pub response: Response,
 }

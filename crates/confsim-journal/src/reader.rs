@@ -218,7 +218,7 @@ pub fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
             .map_err(|e| malformed(format!("invalid response: {e}")))?;
         Record::input(InputRecord {
             op,
-            agent,
+            agent: agent.into(),
             body: body.into(),
             response,
         })

@@ -314,7 +314,7 @@ impl<R: BufRead> Comparator<R> {
                 seq: stamped.seq,
                 at: stamped.at.to_string(),
                 op: input.op.name().to_owned(),
-                agent: input.agent,
+                agent: input.agent.to_string(),
             }),
             Record::Event(_) => None,
         }

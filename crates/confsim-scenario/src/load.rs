@@ -509,6 +509,9 @@ struct Generator<'a> {
     /// The agents this generator follows, by member number (see `Track`); empty for a
     /// generator that follows none (one that neither loops closed nor releases).
     tracks: Vec<Option<Track>>,
+    /// Each member's id as inputs carry it, made at its first input and shared by every later
+    /// one (a fresh string per input was an allocation and a free per input).
+    names: Vec<Option<std::sync::Arc<str>>>,
 }
 
 impl Generator<'_> {
@@ -533,6 +536,22 @@ impl Generator<'_> {
             self.index.set(m, false);
         }
         None
+    }
+
+    /// Member `m`'s id (`agent`) as its inputs carry it; `None` for an agent not in the set.
+    fn name(&mut self, m: Option<u32>, agent: AgentId) -> std::sync::Arc<str> {
+        let Some(m) = m
+            .map(|m| m as usize)
+            .filter(|m| *m < self.members.len() as usize)
+        else {
+            return agent.decimal().into();
+        };
+        if self.names.len() <= m {
+            self.names.resize(self.members.len() as usize, None);
+        }
+        self.names[m]
+            .get_or_insert_with(|| agent.decimal().into())
+            .clone()
     }
 
     fn think_time(&mut self) -> SimDuration {
@@ -625,6 +644,7 @@ impl<'a> LoadDriver<'a> {
                     ..LoadFigures::default()
                 },
                 tracks,
+                names: Vec::new(),
             };
             driver.gens.push(lg);
             let g = i as u32;
@@ -740,9 +760,11 @@ impl<'a> LoadDriver<'a> {
                         .conference(conf)
                         .is_some_and(|c| c.is_active() && c.chair == agent);
                 if still_chair {
+                    let lg = &mut self.gens[generator as usize];
+                    let m = lg.members.index_of(agent);
                     let input = Input::new(
                         Op::ReleaseAgentConf,
-                        agent.decimal(),
+                        lg.name(m, agent),
                         self.null_body.clone(),
                     );
                     engine.submit(input, observer)?;
@@ -793,7 +815,8 @@ impl<'a> LoadDriver<'a> {
             };
             self.follow(g, m, agent, track, now);
         }
-        let response = engine.submit(Input::new(op, agent.decimal(), body), observer)?;
+        let name = self.gens[g as usize].name(Some(m), agent);
+        let response = engine.submit(Input::new(op, name, body), observer)?;
         let lg = &mut self.gens[g as usize];
         lg.figures.submitted += 1;
         if response.is_success() {

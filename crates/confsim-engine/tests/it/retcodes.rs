@@ -230,7 +230,7 @@ fn every_input_is_journaled_with_its_response_refused_or_not() {
     let journaled: Vec<_> = records
         .iter()
         .map(|s| match &s.record {
-            Record::Input(i) => (s.seq, i.agent.clone(), i.response.clone()),
+            Record::Input(i) => (s.seq, i.agent.to_string(), i.response.clone()),
             Record::Event(e) => panic!("no event before time is stepped: {e:?}"),
         })
         .collect();

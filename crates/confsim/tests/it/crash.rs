@@ -225,9 +225,11 @@ fn journaled_inputs(path: &Path) -> (u64, Vec<Acked>) {
     let inputs = records
         .into_iter()
         .filter_map(|r| match r.record {
-            confsim_core::record::Record::Input(i) => {
-                Some((i.agent.clone(), i.op.name(), i.response.retcode.to_string()))
-            }
+            confsim_core::record::Record::Input(i) => Some((
+                i.agent.to_string(),
+                i.op.name(),
+                i.response.retcode.to_string(),
+            )),
             confsim_core::record::Record::Event(_) => None,
         })
         .collect();
