@@ -1383,7 +1383,12 @@ impl Platform {
         let Some(conf_id) = self.agents.get(&agent).and_then(|a| a.conf) else {
             return;
         };
-        let Some(conf) = self.confs.get(&conf_id) else {
+        // One lookup for the check, the draw and the change (three steps of every application
+        // come through here).
+        let Some(slot) = self.confs.slot(&conf_id) else {
+            return;
+        };
+        let Some(conf) = self.confs.at(slot) else {
             return;
         };
         let Phase::Applying { next, .. } = conf.phase else {
@@ -1393,13 +1398,17 @@ impl Platform {
             return;
         }
         let Some(following) = step.next() else { return };
-        let delay = self.draw_latency(conf_id);
-        if let Some(conf) = self.conf_mut(conf_id) {
-            conf.phase = Phase::Applying {
-                next: following,
-                due: at.saturating_add(delay),
-            };
-        }
+        self.touch_conf_at(conf_id, Some(slot));
+        let Some(conf) = self.confs.at_mut(slot) else {
+            return;
+        };
+        let k = conf.draws_used;
+        conf.draws_used += 1;
+        let delay = self.draws.latency_ms(&self.config.latency, conf_id, k);
+        conf.phase = Phase::Applying {
+            next: following,
+            due: at.saturating_add(SimDuration::from_millis(delay)),
+        };
     }
 }
 
