@@ -64,14 +64,21 @@ impl AgentRange {
     /// Anything else, or a number outside the range, is `None` and answers `000-002`.
     pub fn parse_path_id(&self, raw: &str) -> Option<AgentId> {
         let bytes = raw.as_bytes();
-        if bytes.is_empty()
-            || bytes.len() > 10
-            || bytes[0] == b'0'
-            || !bytes.iter().all(u8::is_ascii_digit)
-        {
+        if bytes.is_empty() || bytes.len() > 10 || bytes[0] == b'0' {
             return None;
         }
-        let id: u32 = raw.parse().ok()?;
+        // One pass, digits checked as they are added (every input's path id is parsed twice,
+        // by `decide` and `apply`; `str::parse` after a separate check was twice the work).
+        // Ten digits fit a u64, so only the final range check can overflow a u32.
+        let mut id: u64 = 0;
+        for &b in bytes {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            id = id * 10 + u64::from(digit);
+        }
+        let id = u32::try_from(id).ok()?;
         self.contains(id).then_some(AgentId(id))
     }
 }
@@ -235,6 +242,36 @@ mod tests {
             max: 999_999,
         };
         assert_eq!(wide.parse_path_id("999999"), Some(AgentId(999_999)));
+        // Ten digits: the top of u32 and just past it, and multibyte digits.
+        let all = AgentRange {
+            min: 1,
+            max: u32::MAX,
+        };
+        assert_eq!(all.parse_path_id("4294967295"), Some(AgentId(u32::MAX)));
+        for bad in ["4294967296", "9999999999", "１０１", "10/1", "1:1"] {
+            assert_eq!(all.parse_path_id(bad), None, "{bad:?}");
+        }
+        // Agrees with "digits only, no leading zero, then `str::parse`" on every short
+        // string of digits and a few other bytes.
+        let alphabet = ["0", "1", "9", "5", "a", "/", ":", " "];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        for raw in &strings {
+            let expected = (!raw.is_empty()
+                && !raw.starts_with('0')
+                && raw.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| raw.parse::<u32>().ok())
+            .flatten()
+            .filter(|id| all.contains(*id))
+            .map(AgentId);
+            assert_eq!(all.parse_path_id(raw), expected, "{raw:?}");
+        }
     }
 
     #[test]
