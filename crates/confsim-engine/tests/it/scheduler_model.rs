@@ -19,6 +19,8 @@ enum Op {
     /// (overflow) and near (ring) as time goes by.
     Grid(u8, i64),
     Peek,
+    /// Every pending item, in order.
+    Pending,
     Cancel(u8),
     /// Pop one item due at or before `now + delta` (saturating).
     Pop(i64),
@@ -63,6 +65,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (0u8..12, (0i64..=3, 0i64..6, prop_oneof![Just(0i64), Just(1), Just(500), Just(999)]))
             .prop_map(|(i, (r, k, ms))| Op::Grid(i, r * RING_MS + k * 1_000 + ms)),
         2 => Just(Op::Peek),
+        1 => Just(Op::Pending),
         2 => (0u8..12).prop_map(Op::Cancel),
         4 => offset().prop_map(Op::Pop),
         1 => offset().prop_map(Op::Drain),
@@ -132,6 +135,15 @@ fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
                     s.next_deadline(),
                     m.first().map(|(d, _, _)| SimTime::from_unix_ms(d))
                 );
+            }
+            Op::Pending => {
+                let mut expected: Vec<_> = m.live.iter().map(|(i, (d, q))| (*d, *q, *i)).collect();
+                expected.sort();
+                let expected: Vec<_> = expected
+                    .into_iter()
+                    .map(|(d, _, i)| (SimTime::from_unix_ms(d), i))
+                    .collect();
+                prop_assert_eq!(s.pending(), expected);
             }
             Op::Cancel(i) => {
                 prop_assert_eq!(
