@@ -374,11 +374,19 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         self.slots[entry.slot as usize].seq == entry.seq()
     }
 
-    /// Leaves the earliest live item on top of `near`, moving buckets in as needed.
+    /// Leaves the earliest live item on top of `near`, moving buckets in as needed. Inline,
+    /// so the usual case (nothing changed since the last call: a driver asks for the next
+    /// deadline several times per item) costs a test, not a call that saves and restores
+    /// registers.
+    #[inline]
     fn settle(&mut self) {
-        if self.settled {
-            return;
+        if !self.settled {
+            self.settle_now();
         }
+    }
+
+    #[inline(never)]
+    fn settle_now(&mut self) {
         loop {
             while let Some(Reverse(entry)) = self.near.peek() {
                 if self.is_live(entry) {
