@@ -28,6 +28,9 @@ enum Op {
     Drain(i64),
     /// Schedule and cancel many fresh items: dead entries pile up and compaction runs.
     Churn(u16, i64),
+    /// Schedule many fresh items within about a second, some cancelled: the near level
+    /// outgrows its sorted array and spills into its heap.
+    Crowd(u8, i64),
 }
 
 fn offset() -> impl Strategy<Value = i64> {
@@ -70,6 +73,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => offset().prop_map(Op::Pop),
         1 => offset().prop_map(Op::Drain),
         1 => (500u16..1_500, offset()).prop_map(|(n, o)| Op::Churn(n, o)),
+        2 => (1u8..120, offset()).prop_map(|(n, o)| Op::Crowd(n, o)),
     ]
 }
 
@@ -158,6 +162,21 @@ fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
             Op::Drain(d) => {
                 let limit = now.saturating_add(d);
                 while pop(&mut s, &mut m, &mut now, limit)? {}
+            }
+            Op::Crowd(n, o) => {
+                for k in 0..n {
+                    // Out of order, some at the same instant.
+                    let due = now
+                        .saturating_add(o)
+                        .saturating_add(i64::from(k) * 37 % 1_009);
+                    s.schedule_at(SimTime::from_unix_ms(due), fresh);
+                    m.schedule(fresh, due);
+                    if k % 5 == 1 {
+                        s.cancel(fresh);
+                        m.live.remove(&fresh);
+                    }
+                    fresh += 1;
+                }
             }
             Op::Churn(n, o) => {
                 for k in 0..n {
