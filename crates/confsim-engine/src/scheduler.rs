@@ -530,6 +530,13 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         self.len() == 0
     }
 
+    /// Whether `item` is pending.
+    pub fn contains(&self, item: T) -> bool {
+        self.index
+            .get(&item)
+            .is_some_and(|&slot| self.slots[slot as usize].seq != DEAD)
+    }
+
     /// The pending items' slots, in no particular order.
     fn pending_slots(&self) -> impl Iterator<Item = (u32, &Slot<T>)> {
         (0u32..)
@@ -720,6 +727,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s.pending(), vec![(t(20), 'b')]);
         // Cancelling the item just popped finds nothing pending.
+        assert!(!s.contains('a') && s.contains('b'));
         assert!(!s.cancel('a'));
         assert_eq!(s.len(), 1);
         // Scheduled again after its pop, it is pending afresh, in order.
