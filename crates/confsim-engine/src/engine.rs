@@ -2,7 +2,7 @@
 
 use crate::scheduler::Scheduler;
 use confsim_core::record::{InputRecord, Record};
-use confsim_core::{Event, Input, Platform, Response, SimTime, Timer, TimerOp};
+use confsim_core::{ConfId, Event, Input, Platform, Response, SimTime, Timer, TimerOp};
 use confsim_journal::{Header, JournalError, JournalWriter, PipedJournal, Stamped, Summary};
 use std::io::Write;
 
@@ -27,6 +27,60 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 pub enum Item {
     Platform(Timer),
     Driver(u64),
+}
+
+/// An item as the engine's timer queue holds it, compared and hashed by what identifies it:
+/// its kind; its conference, agent or token; and its number, except a step's. A conference
+/// has at most one step pending (`Conference::timers`: one while applying or releasing, none
+/// otherwise), and the platform moves it on by cancelling one and scheduling the next, most
+/// often in one batch of timer changes: as one item to the queue, the next step replaces the
+/// last in place (see `apply_timer_ops`), one map probe where a cancel and a schedule were
+/// two. Comparing two integers is also cheaper than the derived comparison of nested enums,
+/// and the queue compares items in every probe.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Queued(pub(crate) Item);
+
+impl Queued {
+    fn identity(&self) -> (u64, u64) {
+        let (kind, id, n): (u64, u64, u32) = match self.0 {
+            Item::Driver(token) => (0, token, 0),
+            Item::Platform(timer) => match timer {
+                Timer::Step(conf, _) => (1, conf.0, 0),
+                Timer::Warn(conf) => (2, conf.0, 0),
+                Timer::End(conf) => (3, conf.0, 0),
+                Timer::Voice(conf) => (4, conf.0, 0),
+                Timer::Invite(conf, n) => (5, conf.0, n),
+                Timer::MemberVoice(conf, n) => (6, conf.0, n),
+                Timer::Op(conf, n) => (7, conf.0, n),
+                Timer::Agent(agent, n) => (8, u64::from(agent.0), n),
+            },
+        };
+        (kind << 32 | u64::from(n), id)
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.identity().cmp(&other.identity())
+    }
+}
+impl std::hash::Hash for Queued {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let (a, b) = self.identity();
+        state.write_u64(a);
+        state.write_u64(b);
+    }
 }
 
 /// What `Engine::step` did.
@@ -68,7 +122,7 @@ enum Journal<W: Write> {
 /// The engine: platform state, timer queue and journal, at a simulated time.
 pub struct Engine<W: Write> {
     platform: Platform,
-    scheduler: Scheduler<Item>,
+    scheduler: Scheduler<Queued>,
     journal: Journal<W>,
     now: SimTime,
     timer_ops: Vec<TimerOp>,
@@ -144,7 +198,7 @@ impl<W: Write> Engine<W> {
         let mut scheduler = Scheduler::with_capacity(expected_timers(header));
         // In firing order: equal due times keep their order (the scheduler's sequence).
         for (due, timer) in rebuilt.pending {
-            scheduler.schedule_at(due, Item::Platform(timer));
+            scheduler.schedule_at(due, Queued(Item::Platform(timer)));
         }
         let mut engine = Engine {
             platform: rebuilt.platform,
@@ -189,7 +243,7 @@ impl<W: Write> Engine<W> {
         self.scheduler
             .pending()
             .into_iter()
-            .filter_map(|(due, item)| match item {
+            .filter_map(|(due, Queued(item))| match item {
                 Item::Platform(timer) => Some((due, timer)),
                 Item::Driver(_) => None,
             })
@@ -240,7 +294,7 @@ impl<W: Write> Engine<W> {
 
     /// Schedules a driver wake-up at `at`.
     pub fn schedule_driver(&mut self, at: SimTime, token: u64) {
-        self.scheduler.schedule_at(at, Item::Driver(token));
+        self.scheduler.schedule_at(at, Queued(Item::Driver(token)));
     }
 
     /// When the next item (platform timer or driver wake-up) is due.
@@ -250,7 +304,7 @@ impl<W: Write> Engine<W> {
 
     /// Runs the earliest item due at or before `limit`.
     pub fn step(&mut self, limit: SimTime, observer: &mut impl Observer) -> Result<Step> {
-        let Some((due, item)) = self.scheduler.pop_due(limit) else {
+        let Some((due, Queued(item))) = self.scheduler.pop_due(limit) else {
             return Ok(Step::Idle);
         };
         // Items never fall due in the past: inputs only schedule at or after `now`.
@@ -313,14 +367,133 @@ fn expected_timers(header: &Header) -> usize {
     agents.saturating_mul(3).min(1 << 20)
 }
 
-/// Carries the platform's timer changes into the queue.
-pub(crate) fn apply_timer_ops(scheduler: &mut Scheduler<Item>, ops: &mut Vec<TimerOp>) {
-    for op in ops.drain(..) {
-        match op {
-            TimerOp::Schedule(due, timer) => scheduler.schedule_at(due, Item::Platform(timer)),
+/// Carries the platform's timer changes into the queue. A step cancelled when its
+/// conference's next step is scheduled later in the same batch is left for that schedule to
+/// replace (see `Queued`): the same pending items, by one map probe fewer.
+pub(crate) fn apply_timer_ops(scheduler: &mut Scheduler<Queued>, ops: &mut Vec<TimerOp>) {
+    // Whether `op` cancels (`cancels`) or schedules a step of `conf`.
+    let step_of = |op: &TimerOp, conf: ConfId, cancels: bool| match op {
+        TimerOp::Cancel(Timer::Step(c, _)) => cancels && *c == conf,
+        TimerOp::Schedule(_, Timer::Step(c, _)) => !cancels && *c == conf,
+        _ => false,
+    };
+    for (i, op) in ops.iter().enumerate() {
+        match *op {
+            TimerOp::Schedule(due, timer) => {
+                let queued = Queued(Item::Platform(timer));
+                debug_assert!(
+                    !matches!(timer, Timer::Step(conf, _)
+                        if scheduler.contains(queued)
+                            && !ops[..i].iter().any(|earlier| step_of(earlier, conf, true))),
+                    "{timer:?} would replace another step of its conference: two pending"
+                );
+                scheduler.schedule_at(due, queued);
+            }
             TimerOp::Cancel(timer) => {
-                scheduler.cancel(Item::Platform(timer));
+                if let Timer::Step(conf, _) = timer
+                    && ops[i + 1..].iter().any(|later| step_of(later, conf, false))
+                {
+                    continue;
+                }
+                scheduler.cancel(Queued(Item::Platform(timer)));
             }
         }
+    }
+    ops.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confsim_core::AgentId;
+
+    fn t(ms: i64) -> SimTime {
+        SimTime::from_unix_ms(ms)
+    }
+
+    fn step(conf: u64, n: u32) -> Timer {
+        Timer::Step(ConfId(conf), n)
+    }
+
+    #[test]
+    fn the_queue_knows_a_step_by_its_conference_and_other_timers_by_their_number() {
+        let q = |timer| Queued(Item::Platform(timer));
+        assert_eq!(q(step(7, 1)), q(step(7, 2)));
+        assert_ne!(q(step(7, 1)), q(step(8, 1)));
+        assert_ne!(q(Timer::Warn(ConfId(7))), q(Timer::End(ConfId(7))));
+        assert_ne!(q(Timer::Op(ConfId(7), 1)), q(Timer::Op(ConfId(7), 2)));
+        assert_ne!(
+            q(Timer::Invite(ConfId(7), 1)),
+            q(Timer::MemberVoice(ConfId(7), 1))
+        );
+        assert_ne!(
+            q(Timer::Agent(AgentId(7), 1)),
+            Queued(Item::Driver(7)),
+            "kinds never meet"
+        );
+        let hash = |x: Queued| rustc_hash::FxBuildHasher.hash_one(x);
+        use std::hash::BuildHasher;
+        assert_eq!(hash(q(step(7, 1))), hash(q(step(7, 2))));
+    }
+
+    /// The platform holding two steps of one conference would break `Queued`'s premise:
+    /// debug builds say so rather than let one replace the other.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "two pending")]
+    fn a_second_pending_step_of_a_conference_is_caught() {
+        let mut s = Scheduler::new();
+        let mut ops = vec![TimerOp::Schedule(t(10), step(1, 0))];
+        apply_timer_ops(&mut s, &mut ops);
+        let mut ops = vec![TimerOp::Schedule(t(20), step(1, 1))];
+        apply_timer_ops(&mut s, &mut ops);
+    }
+
+    #[test]
+    fn a_step_cancelled_and_its_successor_scheduled_in_one_batch_is_replaced() {
+        let mut s = Scheduler::new();
+        let mut ops = vec![
+            TimerOp::Schedule(t(10), step(1, 0)),
+            TimerOp::Schedule(t(20), step(2, 0)),
+        ];
+        apply_timer_ops(&mut s, &mut ops);
+        // Conference 1 moves on; conference 2's step is cancelled for good.
+        let mut ops = vec![
+            TimerOp::Cancel(step(1, 0)),
+            TimerOp::Cancel(step(2, 0)),
+            TimerOp::Schedule(t(30), Timer::Warn(ConfId(2))),
+            TimerOp::Schedule(t(5), step(1, 1)),
+        ];
+        apply_timer_ops(&mut s, &mut ops);
+        assert!(ops.is_empty());
+        let pending: Vec<_> = s.pending().into_iter().map(|(due, q)| (due, q.0)).collect();
+        assert_eq!(
+            pending,
+            vec![
+                (t(5), Item::Platform(step(1, 1))),
+                (t(30), Item::Platform(Timer::Warn(ConfId(2))))
+            ]
+        );
+        // Fired, then moved on: the popped step is replaced by the next one.
+        assert_eq!(
+            s.pop_due(t(5)).map(|(_, q)| q.0),
+            Some(Item::Platform(step(1, 1)))
+        );
+        let mut ops = vec![
+            TimerOp::Cancel(step(1, 1)),
+            TimerOp::Schedule(t(8), step(1, 2)),
+        ];
+        apply_timer_ops(&mut s, &mut ops);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s.pop_due(t(100)).map(|(_, q)| q.0),
+            Some(Item::Platform(step(1, 2)))
+        );
+        // A step cancelled with no successor is gone.
+        let mut ops = vec![TimerOp::Schedule(t(50), step(3, 0))];
+        apply_timer_ops(&mut s, &mut ops);
+        let mut ops = vec![TimerOp::Cancel(step(3, 0))];
+        apply_timer_ops(&mut s, &mut ops);
+        assert_eq!(s.len(), 1);
     }
 }

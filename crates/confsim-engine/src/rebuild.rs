@@ -8,7 +8,7 @@
 //! what a firing consumes (a pending notification, an announcement's end) and the timer queue,
 //! so the rebuilt platform and pending timers equal the live run's.
 
-use crate::engine::{Item, apply_timer_ops};
+use crate::engine::{Item, Queued, apply_timer_ops};
 use crate::scheduler::Scheduler;
 use confsim_core::record::Record;
 use confsim_core::{Event, Platform, SimTime, Timer};
@@ -58,7 +58,7 @@ pub fn rebuild<'a>(
     records: impl IntoIterator<Item = &'a Stamped>,
 ) -> Result<Rebuilt, RebuildError> {
     let mut platform = Platform::new(header.platform.clone(), header.seed, &header.agents);
-    let mut scheduler: Scheduler<Item> = Scheduler::new();
+    let mut scheduler: Scheduler<Queued> = Scheduler::new();
     let mut ops = Vec::new();
     let mut batch: VecDeque<Event> = VecDeque::new();
     let mut fired = Vec::new();
@@ -71,7 +71,7 @@ pub fn rebuild<'a>(
         last_at = Some(at);
         if let Record::Event(event) = &stamped.record {
             while batch.is_empty() {
-                let Some((_, item)) = scheduler.pop_due(at) else {
+                let Some((_, Queued(item))) = scheduler.pop_due(at) else {
                     return Err(RebuildError::Unexplained {
                         seq,
                         at,
@@ -102,7 +102,7 @@ pub fn rebuild<'a>(
     let pending = scheduler
         .pending()
         .into_iter()
-        .filter_map(|(due, item)| match item {
+        .filter_map(|(due, Queued(item))| match item {
             Item::Platform(timer) => Some((due, timer)),
             Item::Driver(_) => None,
         })

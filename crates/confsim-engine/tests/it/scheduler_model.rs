@@ -19,6 +19,8 @@ enum Op {
     /// (overflow) and near (ring) as time goes by.
     Grid(u8, i64),
     Peek,
+    /// Every pending item, in order.
+    Pending,
     Cancel(u8),
     /// Pop one item due at or before `now + delta` (saturating).
     Pop(i64),
@@ -26,6 +28,9 @@ enum Op {
     Drain(i64),
     /// Schedule and cancel many fresh items: dead entries pile up and compaction runs.
     Churn(u16, i64),
+    /// Schedule many fresh items within about a second, some cancelled: the near level
+    /// outgrows its sorted array and spills into its heap.
+    Crowd(u8, i64),
 }
 
 fn offset() -> impl Strategy<Value = i64> {
@@ -63,10 +68,12 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (0u8..12, (0i64..=3, 0i64..6, prop_oneof![Just(0i64), Just(1), Just(500), Just(999)]))
             .prop_map(|(i, (r, k, ms))| Op::Grid(i, r * RING_MS + k * 1_000 + ms)),
         2 => Just(Op::Peek),
+        1 => Just(Op::Pending),
         2 => (0u8..12).prop_map(Op::Cancel),
         4 => offset().prop_map(Op::Pop),
         1 => offset().prop_map(Op::Drain),
         1 => (500u16..1_500, offset()).prop_map(|(n, o)| Op::Churn(n, o)),
+        2 => (1u8..120, offset()).prop_map(|(n, o)| Op::Crowd(n, o)),
     ]
 }
 
@@ -133,6 +140,15 @@ fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
                     m.first().map(|(d, _, _)| SimTime::from_unix_ms(d))
                 );
             }
+            Op::Pending => {
+                let mut expected: Vec<_> = m.live.iter().map(|(i, (d, q))| (*d, *q, *i)).collect();
+                expected.sort();
+                let expected: Vec<_> = expected
+                    .into_iter()
+                    .map(|(d, _, i)| (SimTime::from_unix_ms(d), i))
+                    .collect();
+                prop_assert_eq!(s.pending(), expected);
+            }
             Op::Cancel(i) => {
                 prop_assert_eq!(
                     s.cancel(u32::from(i)),
@@ -146,6 +162,21 @@ fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
             Op::Drain(d) => {
                 let limit = now.saturating_add(d);
                 while pop(&mut s, &mut m, &mut now, limit)? {}
+            }
+            Op::Crowd(n, o) => {
+                for k in 0..n {
+                    // Out of order, some at the same instant.
+                    let due = now
+                        .saturating_add(o)
+                        .saturating_add(i64::from(k) * 37 % 1_009);
+                    s.schedule_at(SimTime::from_unix_ms(due), fresh);
+                    m.schedule(fresh, due);
+                    if k % 5 == 1 {
+                        s.cancel(fresh);
+                        m.live.remove(&fresh);
+                    }
+                    fresh += 1;
+                }
             }
             Op::Churn(n, o) => {
                 for k in 0..n {
