@@ -5,9 +5,9 @@
 //! it (`Far`: a ring of 8,192 with an occupancy bitmap, an ordered map past it). Each pending
 //! item has a slot in a slab holding its item and its current `(due, seq)`, and a map leads
 //! from the item to its slot. `cancel` only frees the slot, and an entry whose `seq` no
-//! longer matches its slot's is skipped when it comes first (lazy deletion: no search). When dead entries outnumber live ones both levels are
-//! rebuilt from the slab, so memory stays proportional to what is pending, not to what was
-//! ever scheduled.
+//! longer matches its slot's is skipped when it comes first (lazy deletion: no search). When
+//! dead entries outnumber live ones both levels are swept of them, so memory stays
+//! proportional to what is pending, not to what was ever scheduled.
 //!
 //! `seq` is the order of scheduling, so items due at the same instant run in the order they were
 //! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
@@ -209,13 +209,30 @@ impl Far {
         Some(bucket)
     }
 
-    fn clear(&mut self) {
-        for v in &mut self.ring {
-            v.clear();
+    /// Keeps the entries `live` says are, each bucket's in its order.
+    fn retain(&mut self, mut live: impl FnMut(&Entry) -> bool) {
+        for w in 0..WORDS {
+            let mut bits = self.occupied[w];
+            while bits != 0 {
+                let slot = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let bucket = &mut self.ring[slot];
+                self.len -= bucket.len();
+                bucket.retain(&mut live);
+                self.len += bucket.len();
+                if bucket.is_empty() {
+                    self.occupied[w] &= !(1 << (slot % 64));
+                    let emptied = std::mem::take(bucket);
+                    self.recycle(emptied);
+                }
+            }
         }
-        self.occupied = [0; WORDS];
-        self.overflow.clear();
-        self.len = 0;
+        self.overflow.retain(|_, bucket| {
+            self.len -= bucket.len();
+            bucket.retain(&mut live);
+            self.len += bucket.len();
+            !bucket.is_empty()
+        });
     }
 }
 
@@ -352,12 +369,31 @@ impl Near {
         Some(entry)
     }
 
-    fn clear(&mut self) {
-        self.small_len = 0;
-        self.crowded = false;
+    /// Keeps the entries `live` says are.
+    fn retain(&mut self, mut live: impl FnMut(&Entry) -> bool) {
+        if !self.crowded {
+            // In place: the array stays sorted.
+            let mut kept = 0;
+            for i in 0..self.small_len {
+                if live(&self.small[i]) {
+                    self.small[kept] = self.small[i];
+                    kept += 1;
+                }
+            }
+            self.small_len = kept;
+            return;
+        }
+        // Taken out in order and put back in order, as the wheel needs them.
+        let mut entries = Vec::with_capacity(self.spilled);
+        while let Some(entry) = self.pop_spilled() {
+            if live(&entry) {
+                entries.push(entry);
+            }
+        }
         self.wheel.clear();
-        self.earlier.clear();
-        self.spilled = 0;
+        for entry in entries {
+            self.push(entry);
+        }
     }
 }
 
@@ -479,11 +515,8 @@ impl Wheel {
         }
     }
 
+    /// Drops every entry (an empty wheel's nodes are all free: this drops the free list too).
     fn clear(&mut self) {
-        self.heads.fill(NONE);
-        self.tails.fill(NONE);
-        self.occupied = [0; MS_WORDS];
-        self.first = MS;
         self.nodes.clear();
         self.free = NONE;
     }
@@ -747,20 +780,14 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         all.into_iter().map(|(due, _, item)| (due, item)).collect()
     }
 
-    /// Rebuilds both levels from the pending items, dropping every dead entry.
+    /// Drops every dead entry from both levels, in place: each keeps its order (a bucket's
+    /// entries and a millisecond's stay in scheduling order, as the near level needs them).
     fn compact(&mut self) {
-        let mut entries: Vec<_> = self
-            .pending_slots()
-            .map(|(i, slot)| Entry::new(slot.due, slot.seq, i))
-            .collect();
-        // In scheduling order, as the near level needs them.
-        entries.sort_unstable_by_key(Entry::seq);
-        self.near.clear();
-        self.far.clear();
+        let slots = &self.slots;
+        let live = |entry: &Entry| slots[entry.slot as usize].seq == entry.seq();
+        self.near.retain(live);
+        self.far.retain(live);
         self.settled = false;
-        for entry in entries {
-            self.place(entry);
-        }
     }
 }
 
