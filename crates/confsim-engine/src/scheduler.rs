@@ -1,13 +1,13 @@
 //! The timer queue: items ordered by (due time, sequence), with cancellation.
 //!
 //! Two levels (see `Scheduler`): the `(due, seq, slot)` entries of the current second (`Near`:
-//! a short sorted array, a binary heap when there are many), and one-second buckets beyond it
-//! (`Far`: a ring of 8,192 with an occupancy bitmap, an ordered map past it). Each pending item has a slot in a slab holding its item and its
-//! current `(due, seq)`, and a map leads from the item to its slot. `cancel` only frees the
-//! slot, and an entry whose `seq` no longer matches its slot's is skipped when it reaches the
-//! top (lazy deletion: no search). When dead entries outnumber live ones both levels are
-//! rebuilt from the slab, so memory stays proportional to what is pending, not to what was
-//! ever scheduled.
+//! a short sorted array, a wheel of milliseconds when crowded), and one-second buckets beyond
+//! it (`Far`: a ring of 8,192 with an occupancy bitmap, an ordered map past it). Each pending
+//! item has a slot in a slab holding its item and its current `(due, seq)`, and a map leads
+//! from the item to its slot. `cancel` only frees the slot, and an entry whose `seq` no
+//! longer matches its slot's is skipped when it comes first (lazy deletion: no search). When
+//! dead entries outnumber live ones both levels are swept of them, so memory stays
+//! proportional to what is pending, not to what was ever scheduled.
 //!
 //! `seq` is the order of scheduling, so items due at the same instant run in the order they were
 //! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::Hash;
 
 /// A queued entry, ordered by `(due, seq)` alone: `seq` is unique, so the slot never needs
-/// comparing, and two integer comparisons are what the heap's sift loops do millions of times
-/// a second. (Two `u64`s rather than one `u128` keep the entry 8-byte aligned and small.) The
+/// comparing, and two integer comparisons are what the near level's insertions do millions
+/// of times a second. (Two `u64`s rather than one `u128` keep the entry 8-byte aligned and small.) The
 /// entry is live while its slot still holds its `seq`: checking that is an index into the
 /// slab, where it was a map lookup when entries carried the item.
 #[derive(Debug, Clone, Copy)]
@@ -185,11 +185,16 @@ impl Far {
                 self.occupied[slot / 64] &= !(1 << (slot % 64));
                 // The same second may also wait in the overflow (placed before the ring
                 // reached it): both halves move together, or the later half would come
-                // after items the horizon has already let into the heap.
+                // after items the horizon has already let into the near level. The
+                // overflow's half goes first: it was placed first (the ring's reach only
+                // grows), and a bucket's entries stay in scheduling order, as the near level
+                // needs them.
                 if over == Some(r)
-                    && let Some((_, mut rest)) = self.overflow.pop_first()
+                    && let Some((_, mut first)) = self.overflow.pop_first()
                 {
-                    out.append(&mut rest);
+                    first.append(out);
+                    std::mem::swap(out, &mut first);
+                    self.recycle(first);
                 }
                 r
             }
@@ -204,48 +209,86 @@ impl Far {
         Some(bucket)
     }
 
-    fn clear(&mut self) {
-        for v in &mut self.ring {
-            v.clear();
+    /// Keeps the entries `live` says are, each bucket's in its order.
+    fn retain(&mut self, mut live: impl FnMut(&Entry) -> bool) {
+        for w in 0..WORDS {
+            let mut bits = self.occupied[w];
+            while bits != 0 {
+                let slot = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let bucket = &mut self.ring[slot];
+                self.len -= bucket.len();
+                bucket.retain(&mut live);
+                self.len += bucket.len();
+                if bucket.is_empty() {
+                    self.occupied[w] &= !(1 << (slot % 64));
+                    let emptied = std::mem::take(bucket);
+                    self.recycle(emptied);
+                }
+            }
         }
-        self.occupied = [0; WORDS];
-        self.overflow.clear();
-        self.len = 0;
+        self.overflow.retain(|_, bucket| {
+            self.len -= bucket.len();
+            bucket.retain(&mut live);
+            self.len += bucket.len();
+            !bucket.is_empty()
+        });
     }
 }
 
-/// Entries the near level keeps in a sorted array before it spills into a binary heap.
+/// Entries the near level keeps in a sorted array before it spills into a wheel.
 const SMALL: usize = 32;
+/// Milliseconds in a bucket, as an index.
+const MS: usize = BUCKET_MS as usize;
+const MS_WORDS: usize = MS.div_ceil(64);
+/// The end of a list.
+const NONE: u32 = u32::MAX;
 
-/// The near level: the entries due before the horizon. Most of a run there are a handful
+/// The near level: the entries due before the horizon, that is in the current second
+/// (`bucket`) or, for schedules into the past, before it. Most of a run there are a handful
 /// (nine pops in ten find fewer than eight), and a binary heap spent some 90 instructions a
 /// pop sifting even those: up to `SMALL` they are kept in an array sorted latest first, so a
 /// pop takes the last one and a push moves up those due before it. (Latest first, because
 /// on the closed-loop day that moves fewer than earliest first: a new step is due within
 /// milliseconds, before the warnings and ends that wait for the same second.) Past `SMALL`
 /// (thousands at once when all 10,000 agents of the closed-loop day apply together, as at
-/// its start) they spill into a binary heap, which serves until it runs dry.
+/// its start; a heap of them was a dozen levels of sifting a pop, through more than the L1
+/// cache) the second's entries spill into a `Wheel` by millisecond, and any due before it
+/// into a binary heap, which serve until they run dry.
 #[derive(Debug, Clone)]
 struct Near {
-    /// While `heap` is empty, the entries: `small[..small_len]`, by `(due, seq)`, latest
-    /// first.
+    /// The current second's bucket, `i64::MIN` before the first.
+    bucket: i64,
+    /// While not `crowded`, the entries: `small[..small_len]`, by `(due, seq)`, latest first.
     small: [Entry; SMALL],
     small_len: usize,
-    heap: BinaryHeap<Reverse<Entry>>,
+    /// The entries spilled: the current second's in `wheel`, earlier ones in `earlier`.
+    crowded: bool,
+    wheel: Wheel,
+    earlier: BinaryHeap<Reverse<Entry>>,
+    /// Entries spilled.
+    spilled: usize,
+    /// While `crowded`, the earliest entry spilled (so `peek` lends an entry either way).
+    front: Entry,
 }
 
 impl Near {
     fn new() -> Self {
         Near {
+            bucket: i64::MIN,
             small: [Entry::new(SimTime::from_unix_ms(0), 0, 0); SMALL],
             small_len: 0,
-            heap: BinaryHeap::new(),
+            crowded: false,
+            wheel: Wheel::new(),
+            earlier: BinaryHeap::new(),
+            spilled: 0,
+            front: Entry::new(SimTime::from_unix_ms(0), 0, 0),
         }
     }
 
     #[inline]
     fn len(&self) -> usize {
-        self.small_len + self.heap.len()
+        self.small_len + self.spilled
     }
 
     #[inline]
@@ -253,10 +296,12 @@ impl Near {
         self.len() == 0
     }
 
+    /// Holds `entry`. Entries of the current second must come in scheduling order (each
+    /// millisecond of the wheel is a list in that order): in `seq` order, or sorted.
     #[inline]
     fn push(&mut self, entry: Entry) {
-        if !self.heap.is_empty() {
-            self.heap.push(Reverse(entry));
+        if self.crowded {
+            self.spill(entry);
         } else if self.small_len < SMALL {
             // Insertion from the earliest end: those due before it move up one.
             let mut at = self.small_len;
@@ -267,34 +312,213 @@ impl Near {
             self.small[at] = entry;
             self.small_len += 1;
         } else {
-            self.heap.extend(self.small.iter().map(|e| Reverse(*e)));
+            self.crowded = true;
+            // Earliest first: sorted, so in scheduling order within each millisecond.
+            for i in (0..SMALL).rev() {
+                self.spill(self.small[i]);
+            }
             self.small_len = 0;
-            self.heap.push(Reverse(entry));
+            self.spill(entry);
+        }
+    }
+
+    fn spill(&mut self, entry: Entry) {
+        if self.spilled == 0 || entry < self.front {
+            self.front = entry;
+        }
+        self.spilled += 1;
+        if entry.due().as_unix_ms().div_euclid(BUCKET_MS) == self.bucket {
+            self.wheel.push(entry);
+        } else {
+            self.earlier.push(Reverse(entry));
         }
     }
 
     /// The earliest entry held, live or dead.
     #[inline]
     fn peek(&self) -> Option<&Entry> {
-        match self.heap.peek() {
-            Some(Reverse(entry)) => Some(entry),
-            None => self.small[..self.small_len].last(),
+        if self.crowded {
+            return Some(&self.front);
         }
+        self.small[..self.small_len].last()
     }
 
     /// Removes and returns the earliest entry held.
     #[inline]
     fn pop(&mut self) -> Option<Entry> {
-        if let Some(Reverse(entry)) = self.heap.pop() {
-            return Some(entry);
+        if self.crowded {
+            return self.pop_spilled();
         }
         self.small_len = self.small_len.checked_sub(1)?;
         Some(self.small[self.small_len])
     }
 
+    fn pop_spilled(&mut self) -> Option<Entry> {
+        let entry = match self.earlier.pop() {
+            Some(Reverse(entry)) => entry,
+            None => self.wheel.pop(self.bucket)?,
+        };
+        self.spilled -= 1;
+        self.crowded = self.spilled > 0;
+        if let Some(next) = match self.earlier.peek() {
+            Some(Reverse(next)) => Some(*next),
+            None => self.wheel.peek(self.bucket),
+        } {
+            self.front = next;
+        }
+        Some(entry)
+    }
+
+    /// Keeps the entries `live` says are.
+    fn retain(&mut self, mut live: impl FnMut(&Entry) -> bool) {
+        if !self.crowded {
+            // In place: the array stays sorted.
+            let mut kept = 0;
+            for i in 0..self.small_len {
+                if live(&self.small[i]) {
+                    self.small[kept] = self.small[i];
+                    kept += 1;
+                }
+            }
+            self.small_len = kept;
+            return;
+        }
+        // Taken out in order and put back in order, as the wheel needs them.
+        let mut entries = Vec::with_capacity(self.spilled);
+        while let Some(entry) = self.pop_spilled() {
+            if live(&entry) {
+                entries.push(entry);
+            }
+        }
+        self.wheel.clear();
+        for entry in entries {
+            self.push(entry);
+        }
+    }
+}
+
+/// An entry of the wheel, linked to the next of its millisecond (or to the next free node).
+/// Its due time is the bucket's and the millisecond's: 16 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    seq: u64,
+    slot: u32,
+    next: u32,
+}
+
+/// One second's entries in a list per millisecond, each in scheduling order (entries join at
+/// the tail, and arrive in that order); the next is the head of the first non-empty
+/// millisecond, which a bitmap of 16 words finds. The lists' nodes share one vector, and a
+/// freed node is the next one taken, so the cache lines in use stay few and warm.
+#[derive(Debug, Clone)]
+struct Wheel {
+    /// Each millisecond's first and last node, `NONE` when it has none.
+    heads: Vec<u32>,
+    tails: Vec<u32>,
+    occupied: [u64; MS_WORDS],
+    /// Every millisecond before this one is empty (`MS` when all are).
+    first: usize,
+    nodes: Vec<Node>,
+    /// The first free node, `NONE` when there is none.
+    free: u32,
+}
+
+impl Wheel {
+    fn new() -> Self {
+        Wheel {
+            heads: Vec::new(),
+            tails: Vec::new(),
+            occupied: [0; MS_WORDS],
+            first: MS,
+            nodes: Vec::new(),
+            free: NONE,
+        }
+    }
+
+    fn push(&mut self, entry: Entry) {
+        let node = Node {
+            seq: entry.seq(),
+            slot: entry.slot,
+            next: NONE,
+        };
+        let n = if self.free == NONE {
+            let n = u32::try_from(self.nodes.len()).expect("fewer than 2^32 entries");
+            self.nodes.push(node);
+            n
+        } else {
+            let n = self.free;
+            self.free = self.nodes[n as usize].next;
+            self.nodes[n as usize] = node;
+            n
+        };
+        if self.heads.is_empty() {
+            self.heads = vec![NONE; MS];
+            self.tails = vec![NONE; MS];
+        }
+        let i = entry.due().as_unix_ms().rem_euclid(BUCKET_MS) as usize;
+        match self.tails[i] {
+            NONE => {
+                self.heads[i] = n;
+                self.occupied[i / 64] |= 1 << (i % 64);
+                self.first = self.first.min(i);
+            }
+            tail => self.nodes[tail as usize].next = n,
+        }
+        self.tails[i] = n;
+    }
+
+    /// The entry `node` of millisecond `i` of `bucket` stands for. The sum cannot overflow
+    /// (it is the due time of an entry), but the product can, for the one bucket that starts
+    /// before `i64::MIN`: wrapping arithmetic gives the true sum all the same.
+    fn entry(bucket: i64, i: usize, node: Node) -> Entry {
+        let due = bucket.wrapping_mul(BUCKET_MS).wrapping_add(i as i64);
+        Entry::new(SimTime::from_unix_ms(due), node.seq, node.slot)
+    }
+
+    fn peek(&self, bucket: i64) -> Option<Entry> {
+        let i = self.first;
+        let node = self.nodes[*self.heads.get(i)? as usize];
+        Some(Self::entry(bucket, i, node))
+    }
+
+    fn pop(&mut self, bucket: i64) -> Option<Entry> {
+        let i = self.first;
+        let n = *self.heads.get(i)?;
+        let node = self.nodes[n as usize];
+        self.heads[i] = node.next;
+        if node.next == NONE {
+            self.tails[i] = NONE;
+            self.occupied[i / 64] &= !(1 << (i % 64));
+            self.first = self.next_occupied(i + 1);
+        }
+        self.nodes[n as usize].next = self.free;
+        self.free = n;
+        Some(Self::entry(bucket, i, node))
+    }
+
+    /// The first non-empty millisecond at or after `from`, or `MS`.
+    fn next_occupied(&self, from: usize) -> usize {
+        let mut w = from / 64;
+        if w >= MS_WORDS {
+            return MS;
+        }
+        let mut bits = self.occupied[w] & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return w * 64 + bits.trailing_zeros() as usize;
+            }
+            w += 1;
+            if w == MS_WORDS {
+                return MS;
+            }
+            bits = self.occupied[w];
+        }
+    }
+
+    /// Drops every entry (an empty wheel's nodes are all free: this drops the free list too).
     fn clear(&mut self) {
-        self.small_len = 0;
-        self.heap.clear();
+        self.nodes.clear();
+        self.free = NONE;
     }
 }
 
@@ -486,6 +710,8 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
                 return;
             };
             self.horizon = (bucket + 1).saturating_mul(BUCKET_MS);
+            self.near.bucket = bucket;
+            debug_assert!(entries.is_sorted_by_key(Entry::seq), "in scheduling order");
             for entry in entries.drain(..) {
                 if self.is_live(&entry) {
                     self.near.push(entry);
@@ -554,18 +780,14 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         all.into_iter().map(|(due, _, item)| (due, item)).collect()
     }
 
-    /// Rebuilds both levels from the pending items, dropping every dead entry.
+    /// Drops every dead entry from both levels, in place: each keeps its order (a bucket's
+    /// entries and a millisecond's stay in scheduling order, as the near level needs them).
     fn compact(&mut self) {
-        let entries: Vec<_> = self
-            .pending_slots()
-            .map(|(i, slot)| Entry::new(slot.due, slot.seq, i))
-            .collect();
-        self.near.clear();
-        self.far.clear();
+        let slots = &self.slots;
+        let live = |entry: &Entry| slots[entry.slot as usize].seq == entry.seq();
+        self.near.retain(live);
+        self.far.retain(live);
         self.settled = false;
-        for entry in entries {
-            self.place(entry);
-        }
     }
 }
 
@@ -679,6 +901,62 @@ mod tests {
                 assert_eq!(s.len(), model.len());
             }
         }
+    }
+
+    /// Thousands due within one second (the near level spills into its wheel), many at the
+    /// same millisecond, scheduled out of order, some cancelled, some rescheduled, some into
+    /// the past: the same order as sorting.
+    #[test]
+    fn a_crowded_second_comes_out_in_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut s = Scheduler::new();
+        let mut model: std::collections::BTreeMap<u32, (i64, u64)> = Default::default();
+        let mut seq = 0u64;
+        let start = 1_767_600_000_000i64;
+        // One item moves the first second in.
+        s.schedule_at(t(start), u32::MAX);
+        assert_eq!(s.pop_due(t(start)), Some((t(start), u32::MAX)));
+        let mut now = start;
+        for round in 0..6 {
+            for _ in 0..1_000 {
+                let item = rng.random_range(0..3_000u32);
+                let due = match rng.random_range(0..10) {
+                    0 => now - rng.random_range(1..5_000),
+                    1 => start + (round + 1) * 1_000 + rng.random_range(0..1_000),
+                    _ => now + rng.random_range(0..(start + 1_000 - now).max(1)),
+                };
+                s.schedule_at(t(due), item);
+                model.insert(item, (due, seq));
+                seq += 1;
+                if rng.random_range(0..8) == 0 {
+                    let victim = rng.random_range(0..3_000u32);
+                    assert_eq!(s.cancel(victim), model.remove(&victim).is_some());
+                }
+            }
+            for _ in 0..700 {
+                let expected = model
+                    .iter()
+                    .map(|(item, (due, seq))| (*due, *seq, *item))
+                    .min();
+                let got = s.pop_due(t(i64::MAX));
+                assert_eq!(got, expected.map(|(due, _, item)| (t(due), item)));
+                let Some((due, _, item)) = expected else {
+                    break;
+                };
+                model.remove(&item);
+                now = now.max(due);
+            }
+        }
+        while let Some((due, item)) = s.pop_due(t(i64::MAX)) {
+            let expected = model.iter().map(|(i, (d, q))| (*d, *q, *i)).min();
+            assert_eq!(
+                Some((due.as_unix_ms(), item)),
+                expected.map(|(d, _, i)| (d, i))
+            );
+            model.remove(&item);
+        }
+        assert!(model.is_empty());
     }
 
     #[test]
