@@ -193,13 +193,12 @@ impl<T> WakeQueue<T> {
         if self.pool.len() < POOL && spare.capacity() > 0 {
             self.pool.push(spare);
         }
-        while self
-            .later
-            .peek()
-            .is_some_and(|e| e.due.div_euclid(BUCKET_MS) == bucket)
-        {
-            let entry = self.later.pop().expect("peeked");
-            self.current.push(entry);
+        while let Some(top) = self.later.peek_mut() {
+            if top.due.div_euclid(BUCKET_MS) != bucket {
+                break;
+            }
+            self.current
+                .push(std::collections::binary_heap::PeekMut::pop(top));
         }
         self.current.sort_unstable_by_key(|e| Reverse(e.key()));
         self.base = bucket + 1;
