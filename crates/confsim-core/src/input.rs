@@ -134,7 +134,7 @@ impl Input {
 }
 
 /// The synchronous answer: `{"retcode", "message", "result"}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Response {
     // `Cow`: almost every response is a success or a rejection with a fixed code, and an
@@ -155,6 +155,25 @@ impl Response {
 
     pub fn is_success(&self) -> bool {
         self.retcode == retcode::SUCCESS
+    }
+}
+
+/// Written out for the common answers: the engine clones every response (one copy journaled,
+/// one returned), nearly all are a fixed code with an empty `result` object, and the generic
+/// clone of a `Value` (an ordered map's clone, even of an empty one) was a visible share of
+/// an input's cost, in instruction-cache misses more than in instructions.
+impl Clone for Response {
+    fn clone(&self) -> Self {
+        let result = match &self.result {
+            Value::Object(map) if map.is_empty() => Value::Object(serde_json::Map::new()),
+            Value::Null => Value::Null,
+            other => other.clone(),
+        };
+        Response {
+            retcode: self.retcode.clone(),
+            message: self.message.clone(),
+            result,
+        }
     }
 }
 
@@ -200,6 +219,26 @@ mod tests {
             err.contains("unknown operation") && err.contains("requestAgentConf"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_cloned_response_is_equal_whatever_its_result() {
+        let rejection: Response =
+            Rejection::new(retcode::NOT_SIGNED_IN, "agent 7 is not signed in").into();
+        for response in [
+            Response::success(serde_json::json!({})),
+            Response::success(Value::Null),
+            Response::success(serde_json::json!({ "confId": 1030400, "list": [1, "x"] })),
+            Response::success(serde_json::json!([])),
+            rejection,
+        ] {
+            let copy = response.clone();
+            assert_eq!(copy, response);
+            assert_eq!(
+                serde_json::to_string(&copy).ok(),
+                serde_json::to_string(&response).ok()
+            );
+        }
     }
 
     #[test]
