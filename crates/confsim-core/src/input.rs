@@ -158,6 +158,13 @@ impl Response {
     }
 }
 
+/// A result with content: queries' answers, out of the hot path.
+#[cold]
+#[inline(never)]
+fn clone_value(value: &Value) -> Value {
+    value.clone()
+}
+
 /// Written out for the common answers: the engine clones every response (one copy journaled,
 /// one returned), nearly all are a fixed code with an empty `result` object, and the generic
 /// clone of a `Value` (an ordered map's clone, even of an empty one) was a visible share of
@@ -167,7 +174,7 @@ impl Clone for Response {
         let result = match &self.result {
             Value::Object(map) if map.is_empty() => Value::Object(serde_json::Map::new()),
             Value::Null => Value::Null,
-            other => other.clone(),
+            other => clone_value(other),
         };
         Response {
             retcode: self.retcode.clone(),
