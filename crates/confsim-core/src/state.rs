@@ -817,6 +817,22 @@ struct Touched {
     /// The touched conferences' timers before the change, one range each: one buffer reused
     /// across changes rather than a vector allocated per touch.
     before: Vec<Due>,
+    /// An application moved on by one step (`advance_application`), with its timer changes
+    /// known without a comparison: the step it waited for, cancelled, and the next, scheduled.
+    /// Taken only for the first conference a change touches, so its changes come first, as the
+    /// comparison's would. Should the conference be touched again in the same change, `touch`
+    /// gives this up and restores the step it replaced in the timers "before".
+    stepped: Option<Stepped>,
+}
+
+/// An application's step replaced by the next (see `Touched::stepped`).
+#[derive(Clone, Debug, PartialEq)]
+struct Stepped {
+    conf: ConfId,
+    /// The step it waited for, with its due time.
+    was: Due,
+    /// The next step.
+    next: Due,
 }
 
 /// A timer with its due time.
@@ -998,6 +1014,15 @@ impl Platform {
         if let Some(conf) = conf {
             conf.timers(&mut self.touched.before);
         }
+        // Touched again after a step moved on without a comparison: compare instead, from
+        // the timers before that step.
+        if let Some(stepped) = self.touched.stepped.take_if(|s| s.conf == id) {
+            for due in &mut self.touched.before[start..] {
+                if *due == stepped.next {
+                    *due = stepped.was;
+                }
+            }
+        }
         let range = start..self.touched.before.len();
         let active = conf.is_some_and(|c| c.is_active());
         self.touched.confs.push((id, slot, range, active));
@@ -1137,6 +1162,10 @@ impl Platform {
             _ => {}
         };
         let touched = &mut self.touched;
+        if let Some(stepped) = touched.stepped.take() {
+            ops.push(TimerOp::Cancel(stepped.was.1));
+            ops.push(TimerOp::Schedule(stepped.next.0, stepped.next.1));
+        }
         for (id, slot, range, was_active) in &touched.confs {
             self.scratch.clear();
             // The slot seen at the touch, if it still holds this conference (it may have been
@@ -1521,17 +1550,56 @@ impl Platform {
             return;
         }
         let Some(following) = step.next() else { return };
-        self.touch_conf_at(conf_id, Some(slot));
+        let Phase::Applying { due: was_due, .. } = conf.phase else {
+            return;
+        };
+        // The first conference this change touches: its timers' change is known (this step
+        // for the next; nothing else of an application changes here), so no comparison of
+        // its timers before and after (see `Touched::stepped`). Debug builds compare anyway.
+        let direct = self.touched.confs.is_empty() && self.touched.stepped.is_none();
+        #[cfg(debug_assertions)]
+        let before = {
+            let mut before = Vec::new();
+            conf.timers(&mut before);
+            before
+        };
+        if !direct {
+            self.touch_conf_at(conf_id, Some(slot));
+        }
         let Some(conf) = self.confs.at_mut(slot) else {
             return;
         };
         let k = conf.draws_used;
         conf.draws_used += 1;
         let delay = self.draws.latency_ms(&self.config.latency, conf_id, k);
+        let due = at.saturating_add(SimDuration::from_millis(delay));
         conf.phase = Phase::Applying {
             next: following,
-            due: at.saturating_add(SimDuration::from_millis(delay)),
+            due,
         };
+        if direct {
+            let stepped = Stepped {
+                conf: conf_id,
+                was: (was_due, Timer::Step(conf_id, k)),
+                next: (due, Timer::Step(conf_id, k + 1)),
+            };
+            #[cfg(debug_assertions)]
+            {
+                let mut after = Vec::new();
+                conf.timers(&mut after);
+                let mut expected = Vec::new();
+                diff_timers(&before, &after, &mut expected);
+                debug_assert_eq!(
+                    expected,
+                    [
+                        TimerOp::Cancel(stepped.was.1),
+                        TimerOp::Schedule(stepped.next.0, stepped.next.1)
+                    ],
+                    "an application's step changes only its step timer"
+                );
+            }
+            self.touched.stepped = Some(stepped);
+        }
     }
 }
 
@@ -1648,6 +1716,56 @@ mod tests {
         let mut ids: Vec<u64> = a.values().map(|c| c.id.0).collect();
         ids.sort_unstable();
         assert_eq!(ids, [2, 3]);
+    }
+
+    /// An application moved on a step, without comparing its timers, and then touched again
+    /// in the same change (no operation does so today): the changes are those of comparing
+    /// the timers before and after, as when the step is compared from the start.
+    #[test]
+    fn a_step_moved_on_and_touched_again_gives_the_compared_changes() {
+        let chair = AgentId(101);
+        let id = ConfId(CONF_ID_BASE);
+        let at = SimTime::from_unix_ms(1_000);
+        let mut p = Platform::new(PlatformConfig::default(), 7, &[]);
+        p.agent_entry(chair).conf = Some(id);
+        let mut applying = conf(id.0, chair.0);
+        applying.phase = Phase::Applying {
+            next: ApplyStep::Alerting,
+            due: at,
+        };
+        applying.voice_until = Some(SimTime::from_unix_ms(9_000));
+        p.insert_conference(applying);
+        p.finish(&mut Vec::new());
+
+        // Compared from the start: the conference is touched before the step moves on.
+        let mut compared = p.clone();
+        compared.touch_conf(id);
+        compared.advance_application(at, chair, ApplyStep::Alerting);
+        let mut expected = Vec::new();
+        compared.finish(&mut expected);
+        assert_eq!(expected.len(), 2, "{expected:?}");
+
+        // Moved on directly, and the only conference touched: the same changes.
+        let mut direct = p.clone();
+        direct.advance_application(at, chair, ApplyStep::Alerting);
+        assert!(direct.touched.stepped.is_some());
+        let mut ops = Vec::new();
+        direct.finish(&mut ops);
+        assert_eq!(ops, expected);
+        assert_eq!(direct, compared);
+
+        // Moved on directly, then touched again (its announcement ends): compared after all.
+        let mut again = p.clone();
+        again.advance_application(at, chair, ApplyStep::Alerting);
+        if let Some(c) = again.conf_mut(id) {
+            c.voice_until = None;
+        }
+        assert!(again.touched.stepped.is_none(), "given up for the comparison");
+        let mut ops = Vec::new();
+        again.finish(&mut ops);
+        let mut expected = expected.clone();
+        expected.insert(1, TimerOp::Cancel(Timer::Voice(id)));
+        assert_eq!(ops, expected);
     }
 
     /// What the conference index is asked in a run, and worse: ids mostly in order, some kept
