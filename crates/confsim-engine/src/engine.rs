@@ -288,8 +288,14 @@ impl<W: Write> Engine<W> {
         Ok(())
     }
 
+    /// Half the changes (records applied, timers fired) leave every timer as it was on the
+    /// closed-loop day: those skip the call, whose prologue and epilogue alone were some 19
+    /// instructions (`apply_timer_ops` inlines the whole queue and saves six registers).
+    #[inline]
     fn apply_timer_ops(&mut self) {
-        apply_timer_ops(&mut self.scheduler, &mut self.timer_ops);
+        if !self.timer_ops.is_empty() {
+            apply_timer_ops(&mut self.scheduler, &mut self.timer_ops);
+        }
     }
 
     /// Schedules a driver wake-up at `at`.
