@@ -385,6 +385,24 @@ impl Near {
         }
     }
 
+    /// Removes and returns the earliest entry held if it is due at or before `limit` (as an
+    /// entry's `key.0`): `peek` and `pop` in one, which pick the array or the spilled entries
+    /// once.
+    #[inline]
+    fn pop_until(&mut self, limit: u64) -> Option<Entry> {
+        let small = self.small_len.checked_sub(1).map(|last| self.small[last]);
+        let spilled = self.spilled > 0 && small.is_none_or(|small| self.front < small);
+        let first = if spilled { self.front } else { small? };
+        if first.key.0 > limit {
+            return None;
+        }
+        if spilled {
+            return self.pop_spilled();
+        }
+        self.small_len -= 1;
+        Some(first)
+    }
+
     /// Removes and returns the earliest entry held.
     #[inline]
     fn pop(&mut self) -> Option<Entry> {
@@ -755,13 +773,20 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     }
 
     /// Leaves the earliest live item first in `near`, moving buckets in as needed. Inline,
-    /// so the usual case (nothing changed since the last call: a driver asks for the next
-    /// deadline several times per item) costs a test, not a call that saves and restores
-    /// registers.
+    /// so the usual cases cost a test or two, not a call that saves and restores registers:
+    /// nothing changed since the last call (a driver asks for the next deadline several times
+    /// per item), or something did and the near level's first entry is live all the same
+    /// (after nearly every pop on the closed-loop day: 246k of 247k).
     #[inline]
     fn settle(&mut self) {
         if !self.settled {
-            self.settle_now();
+            if let Some(first) = self.near.peek()
+                && self.is_live(first)
+            {
+                self.settled = true;
+            } else {
+                self.settle_now();
+            }
         }
     }
 
@@ -802,11 +827,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     /// Removes and returns the earliest pending item if it is due at or before `limit`.
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, T)> {
         self.settle();
-        let top = self.near.peek()?;
-        if top.due() > limit {
-            return None;
-        }
-        let entry = self.near.pop()?;
+        let entry = self.near.pop_until(Entry::new(limit, 0, 0).key.0)?;
         if let Some(before) = self.popped.take() {
             let hash = hash_of(&self.slots[before as usize].item);
             if let Ok(found) = self.index.find_entry(hash, |&s| s == before) {
