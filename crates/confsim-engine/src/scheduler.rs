@@ -3,8 +3,9 @@
 //! Two levels (see `Scheduler`): the `(due, seq, slot)` entries of the current second (`Near`:
 //! a short sorted array, a wheel of milliseconds when crowded), and one-second buckets beyond
 //! it (`Far`: a ring of 8,192 with an occupancy bitmap, an ordered map past it). Each pending
-//! item has a slot in a slab holding its item and its current `(due, seq)`, and a map leads
-//! from the item to its slot. `cancel` only frees the slot, and an entry whose `seq` no
+//! item has a slot in a slab holding its item and its current `(due, seq)`, and a hash table
+//! of slot numbers leads from the item to its slot. `cancel` only frees the slot, and an entry
+//! whose `seq` no
 //! longer matches its slot's is skipped when it comes first (lazy deletion: no search). When
 //! dead entries outnumber live ones both levels are swept of them, so memory stays
 //! proportional to what is pending, not to what was ever scheduled.
@@ -13,11 +14,12 @@
 //! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
 
 use confsim_core::SimTime;
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as TableEntry;
+use rustc_hash::FxBuildHasher;
 use std::cmp::Reverse;
-use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 /// A queued entry, ordered by `(due, seq)` alone: `seq` is unique, so the slot never needs
 /// comparing, and two integer comparisons are what the near level's insertions do millions
@@ -245,30 +247,42 @@ const MS_WORDS: usize = MS.div_ceil(64);
 const NONE: u32 = u32::MAX;
 
 /// The near level: the entries due before the horizon, that is in the current second
-/// (`bucket`) or, for schedules into the past, before it. Most of a run there are a handful
-/// (nine pops in ten find fewer than eight), and a binary heap spent some 90 instructions a
-/// pop sifting even those: up to `SMALL` they are kept in an array sorted latest first, so a
-/// pop takes the last one and a push moves up those due before it. (Latest first, because
-/// on the closed-loop day that moves fewer than earliest first: a new step is due within
-/// milliseconds, before the warnings and ends that wait for the same second.) Past `SMALL`
-/// (thousands at once when all 10,000 agents of the closed-loop day apply together, as at
-/// its start; a heap of them was a dozen levels of sifting a pop, through more than the L1
-/// cache) the second's entries spill into a `Wheel` by millisecond, and any due before it
-/// into a binary heap, which serve until they run dry.
+/// (`bucket`) or, for schedules made before that second began, before it. Most of a run there
+/// are a handful, and a binary heap spent some 90 instructions a pop sifting even those: up to
+/// `SMALL` they are kept in an array sorted latest first, so a pop takes the last one and a
+/// push moves up those due before it. (Latest first, because on the closed-loop day that
+/// moves fewer than earliest first: a new step is due within milliseconds, before the
+/// warnings and ends that wait for the same second.)
+///
+/// Past `SMALL` the current second's entries spill into a `Wheel` by millisecond (thousands at
+/// once when all 10,000 agents of the closed-loop day apply together, or when their 10,000
+/// warnings fall due in one second; a heap of them was a dozen levels of sifting a pop,
+/// through more than the L1 cache). Entries due before the current second keep to the array
+/// all the same, and only what it has no room for goes to a binary heap. Why: the second
+/// moved in is the next one anything is due in, which may be most of an hour ahead (the
+/// closed-loop day's warnings, once its conferences are under way), and every step scheduled
+/// meanwhile is due before it; spilled into the heap with the wheel's entries, they made most
+/// of the day's pops a heap's.
 #[derive(Debug, Clone)]
 struct Near {
     /// The current second's bucket, `i64::MIN` before the first.
     bucket: i64,
-    /// While not `crowded`, the entries: `small[..small_len]`, by `(due, seq)`, latest first.
+    /// Where the current second starts, as an entry's `key.0` (`Entry::new`'s mapping): near
+    /// entries are due before the horizon, so those at or after it are the current second's.
+    start: u64,
+    /// The entries not spilled: `small[..small_len]`, by `(due, seq)`, latest first. While the
+    /// wheel holds any, none of the current second's.
     small: [Entry; SMALL],
     small_len: usize,
-    /// The entries spilled: the current second's in `wheel`, earlier ones in `earlier`.
-    crowded: bool,
+    /// The entries spilled: the current second's in `wheel` (`in_wheel` of them), earlier ones
+    /// in `earlier`.
     wheel: Wheel,
+    in_wheel: usize,
     earlier: BinaryHeap<Reverse<Entry>>,
-    /// Entries spilled.
+    /// Entries spilled, in the wheel and the heap.
     spilled: usize,
-    /// While `crowded`, the earliest entry spilled (so `peek` lends an entry either way).
+    /// While `spilled` is not 0, the earliest entry spilled (so `peek` lends an entry either
+    /// way).
     front: Entry,
 }
 
@@ -276,14 +290,24 @@ impl Near {
     fn new() -> Self {
         Near {
             bucket: i64::MIN,
+            start: 0,
             small: [Entry::new(SimTime::from_unix_ms(0), 0, 0); SMALL],
             small_len: 0,
-            crowded: false,
             wheel: Wheel::new(),
+            in_wheel: 0,
             earlier: BinaryHeap::new(),
             spilled: 0,
             front: Entry::new(SimTime::from_unix_ms(0), 0, 0),
         }
+    }
+
+    /// Makes `bucket` the current second; the near level must be empty.
+    fn set_bucket(&mut self, bucket: i64) {
+        debug_assert!(self.is_empty());
+        self.bucket = bucket;
+        // The one bucket that starts before `i64::MIN` starts there as far as entries go.
+        let start = bucket.saturating_mul(BUCKET_MS);
+        self.start = Entry::new(SimTime::from_unix_ms(start), 0, 0).key.0;
     }
 
     #[inline]
@@ -300,9 +324,7 @@ impl Near {
     /// millisecond of the wheel is a list in that order): in `seq` order, or sorted.
     #[inline]
     fn push(&mut self, entry: Entry) {
-        if self.crowded {
-            self.spill(entry);
-        } else if self.small_len < SMALL {
+        if self.small_len < SMALL && (self.in_wheel == 0 || entry.key.0 < self.start) {
             // Insertion from the earliest end: those due before it move up one.
             let mut at = self.small_len;
             while at > 0 && self.small[at - 1] < entry {
@@ -312,12 +334,27 @@ impl Near {
             self.small[at] = entry;
             self.small_len += 1;
         } else {
-            self.crowded = true;
-            // Earliest first: sorted, so in scheduling order within each millisecond.
-            for i in (0..SMALL).rev() {
+            self.push_spilled(entry);
+        }
+    }
+
+    /// Holds `entry` when the array is full or the wheel takes the current second's entries.
+    #[inline(never)]
+    fn push_spilled(&mut self, entry: Entry) {
+        if self.in_wheel == 0 && self.small_len == SMALL {
+            // The array's entries of the current second (the latest, so the first ones) move
+            // into the wheel, earliest first: sorted, so in scheduling order within each
+            // millisecond. Those due before it stay.
+            let n = self.small.partition_point(|e| e.key.0 >= self.start);
+            for i in (0..n).rev() {
                 self.spill(self.small[i]);
             }
-            self.small_len = 0;
+            self.small.copy_within(n.., 0);
+            self.small_len -= n;
+        }
+        if self.small_len < SMALL && entry.key.0 < self.start {
+            self.push(entry);
+        } else {
             self.spill(entry);
         }
     }
@@ -327,7 +364,8 @@ impl Near {
             self.front = entry;
         }
         self.spilled += 1;
-        if entry.due().as_unix_ms().div_euclid(BUCKET_MS) == self.bucket {
+        if entry.key.0 >= self.start {
+            self.in_wheel += 1;
             self.wheel.push(entry);
         } else {
             self.earlier.push(Reverse(entry));
@@ -337,16 +375,39 @@ impl Near {
     /// The earliest entry held, live or dead.
     #[inline]
     fn peek(&self) -> Option<&Entry> {
-        if self.crowded {
-            return Some(&self.front);
+        let small = self.small[..self.small_len].last();
+        if self.spilled == 0 {
+            return small;
         }
-        self.small[..self.small_len].last()
+        match small {
+            Some(entry) if *entry < self.front => Some(entry),
+            _ => Some(&self.front),
+        }
+    }
+
+    /// Removes and returns the earliest entry held if it is due at or before `limit` (as an
+    /// entry's `key.0`): `peek` and `pop` in one, which pick the array or the spilled entries
+    /// once.
+    #[inline]
+    fn pop_until(&mut self, limit: u64) -> Option<Entry> {
+        let small = self.small_len.checked_sub(1).map(|last| self.small[last]);
+        let spilled = self.spilled > 0 && small.is_none_or(|small| self.front < small);
+        let first = if spilled { self.front } else { small? };
+        if first.key.0 > limit {
+            return None;
+        }
+        if spilled {
+            return self.pop_spilled();
+        }
+        self.small_len -= 1;
+        Some(first)
     }
 
     /// Removes and returns the earliest entry held.
     #[inline]
     fn pop(&mut self) -> Option<Entry> {
-        if self.crowded {
+        if self.spilled > 0 && (self.small_len == 0 || self.front < self.small[self.small_len - 1])
+        {
             return self.pop_spilled();
         }
         self.small_len = self.small_len.checked_sub(1)?;
@@ -356,10 +417,13 @@ impl Near {
     fn pop_spilled(&mut self) -> Option<Entry> {
         let entry = match self.earlier.pop() {
             Some(Reverse(entry)) => entry,
-            None => self.wheel.pop(self.bucket)?,
+            None => {
+                let entry = self.wheel.pop(self.bucket)?;
+                self.in_wheel -= 1;
+                entry
+            }
         };
         self.spilled -= 1;
-        self.crowded = self.spilled > 0;
         if let Some(next) = match self.earlier.peek() {
             Some(Reverse(next)) => Some(*next),
             None => self.wheel.peek(self.bucket),
@@ -371,25 +435,28 @@ impl Near {
 
     /// Keeps the entries `live` says are.
     fn retain(&mut self, mut live: impl FnMut(&Entry) -> bool) {
-        if !self.crowded {
-            // In place: the array stays sorted.
-            let mut kept = 0;
-            for i in 0..self.small_len {
-                if live(&self.small[i]) {
-                    self.small[kept] = self.small[i];
-                    kept += 1;
-                }
+        // In place: the array stays sorted.
+        let mut kept = 0;
+        for i in 0..self.small_len {
+            if live(&self.small[i]) {
+                self.small[kept] = self.small[i];
+                kept += 1;
             }
-            self.small_len = kept;
+        }
+        self.small_len = kept;
+        if self.spilled == 0 {
             return;
         }
-        // Taken out in order and put back in order, as the wheel needs them.
-        let mut entries = Vec::with_capacity(self.spilled);
+        // Taken out and put back in order, as the wheel needs them.
+        let mut entries = Vec::with_capacity(self.spilled + self.small_len);
         while let Some(entry) = self.pop_spilled() {
             if live(&entry) {
                 entries.push(entry);
             }
         }
+        entries.extend(self.small[..self.small_len].iter().rev());
+        self.small_len = 0;
+        entries.sort_unstable();
         self.wheel.clear();
         for entry in entries {
             self.push(entry);
@@ -532,6 +599,11 @@ struct Slot<T> {
     seq: u64,
 }
 
+/// The hash `Scheduler::index` files an item under.
+fn hash_of<T: Hash>(item: &T) -> u64 {
+    FxBuildHasher.hash_one(item)
+}
+
 /// The `seq` no entry has (`next_seq` would need 2^64 schedules to reach it).
 const DEAD: u64 = u64::MAX;
 
@@ -545,15 +617,20 @@ const DEAD: u64 = u64::MAX;
 ///
 /// Items live in a slab (`slots`, freed slots reused through `free`) and `index` leads from an
 /// item to its slot. Entries name their slot, so telling a live entry from a dead one is an
-/// index into the slab rather than a map lookup, and the map's values are 4 bytes, not 16.
+/// index into the slab rather than a map lookup. The index holds slot numbers alone, 4 bytes a
+/// bucket where a map of items to slots held 24 (the engine's 16-byte items and the slot): it
+/// compares an item through the slab, and it is a sixth of the size (half a megabyte for the
+/// closed-loop day's 10,000 agents rather than three), more of it in the cache. (Instructions
+/// per record are the same: the probes were never where they went.)
 #[derive(Debug, Clone)]
 pub struct Scheduler<T> {
     near: Near,
     far: Far,
     /// Items due before this instant (ms) are in `near`.
     horizon: i64,
-    /// Every pending item's slot, and the slot of `popped`.
-    index: FxHashMap<T, u32>,
+    /// Every pending item's slot, and the slot of `popped`, by the item's hash (`hash_of`):
+    /// the table holds slot numbers alone and compares items through the slab.
+    index: HashTable<u32>,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     /// The slot of the item `pop_due` returned last, while it is still in `index` (it is not
@@ -575,7 +652,7 @@ impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
             near: Near::new(),
             far: Far::new(),
             horizon: i64::MIN,
-            index: FxHashMap::default(),
+            index: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
             popped: None,
@@ -596,10 +673,11 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     /// alive together), and that peak came an hour into a run. Sized at twice the steady
     /// state, it is rehashed in place instead, and the peak memory is the first minute's.
     pub fn with_capacity(items: usize) -> Self {
-        let mut s = Self::default();
-        s.index.reserve(items.saturating_mul(2));
-        s.slots.reserve(items);
-        s
+        Scheduler {
+            index: HashTable::with_capacity(items.saturating_mul(2)),
+            slots: Vec::with_capacity(items),
+            ..Self::default()
+        }
     }
 
     fn place(&mut self, entry: Entry) {
@@ -616,8 +694,14 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let fresh = Slot { item, due, seq };
-        let (slot, replaced) = match self.index.entry(item) {
-            MapEntry::Occupied(e) => {
+        let hash = hash_of(&item);
+        let slots = &self.slots;
+        let (slot, replaced) = match self.index.entry(
+            hash,
+            |&s| slots[s as usize].item == item,
+            |&s| hash_of(&slots[s as usize].item),
+        ) {
+            TableEntry::Occupied(e) => {
                 let slot = *e.get();
                 self.slots[slot as usize] = fresh;
                 // The item just popped is in the map but not pending: no replacement.
@@ -628,7 +712,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
                     (slot, true)
                 }
             }
-            MapEntry::Vacant(e) => {
+            TableEntry::Vacant(e) => {
                 let slot = match self.free.pop() {
                     Some(slot) => {
                         self.slots[slot as usize] = fresh;
@@ -661,9 +745,14 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 
     /// Cancels `item` if it is pending; returns whether it was.
     pub fn cancel(&mut self, item: T) -> bool {
-        let Some(slot) = self.index.remove(&item) else {
+        let slots = &self.slots;
+        let Ok(found) = self
+            .index
+            .find_entry(hash_of(&item), |&s| slots[s as usize].item == item)
+        else {
             return false;
         };
+        let (slot, _) = found.remove();
         self.release(slot);
         if self.popped == Some(slot) {
             self.popped = None;
@@ -684,13 +773,20 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     }
 
     /// Leaves the earliest live item first in `near`, moving buckets in as needed. Inline,
-    /// so the usual case (nothing changed since the last call: a driver asks for the next
-    /// deadline several times per item) costs a test, not a call that saves and restores
-    /// registers.
+    /// so the usual cases cost a test or two, not a call that saves and restores registers:
+    /// nothing changed since the last call (a driver asks for the next deadline several times
+    /// per item), or something did and the near level's first entry is live all the same
+    /// (after nearly every pop on the closed-loop day: 246k of 247k).
     #[inline]
     fn settle(&mut self) {
         if !self.settled {
-            self.settle_now();
+            if let Some(first) = self.near.peek()
+                && self.is_live(first)
+            {
+                self.settled = true;
+            } else {
+                self.settle_now();
+            }
         }
     }
 
@@ -710,7 +806,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
                 return;
             };
             self.horizon = (bucket + 1).saturating_mul(BUCKET_MS);
-            self.near.bucket = bucket;
+            self.near.set_bucket(bucket);
             debug_assert!(entries.is_sorted_by_key(Entry::seq), "in scheduling order");
             for entry in entries.drain(..) {
                 if self.is_live(&entry) {
@@ -731,13 +827,12 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     /// Removes and returns the earliest pending item if it is due at or before `limit`.
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, T)> {
         self.settle();
-        let top = self.near.peek()?;
-        if top.due() > limit {
-            return None;
-        }
-        let entry = self.near.pop()?;
+        let entry = self.near.pop_until(Entry::new(limit, 0, 0).key.0)?;
         if let Some(before) = self.popped.take() {
-            self.index.remove(&self.slots[before as usize].item);
+            let hash = hash_of(&self.slots[before as usize].item);
+            if let Ok(found) = self.index.find_entry(hash, |&s| s == before) {
+                found.remove();
+            }
             self.release(before);
         }
         let slot = &mut self.slots[entry.slot as usize];
@@ -759,7 +854,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     /// Whether `item` is pending.
     pub fn contains(&self, item: T) -> bool {
         self.index
-            .get(&item)
+            .find(hash_of(&item), |&s| self.slots[s as usize].item == item)
             .is_some_and(|&slot| self.slots[slot as usize].seq != DEAD)
     }
 
@@ -957,6 +1052,70 @@ mod tests {
             model.remove(&item);
         }
         assert!(model.is_empty());
+    }
+
+    /// A crowded second moved in while it is still far ahead (the closed-loop day's 10,000
+    /// warnings), then steady work due before it: that work keeps to the sorted array while it
+    /// fits, goes to the heap past it, and everything comes out as sorting says.
+    #[test]
+    fn work_due_before_a_crowded_second_keeps_to_the_array() {
+        let mut s = Scheduler::new();
+        let mut model: std::collections::BTreeMap<u32, (i64, u64)> = Default::default();
+        let mut seq = 0u64;
+        let ahead = 3_000_000i64;
+        for i in 0..200u32 {
+            let due = ahead + i64::from(i % 7) * 100;
+            s.schedule_at(t(due), i);
+            model.insert(i, (due, seq));
+            seq += 1;
+        }
+        // The first thing due is a second far ahead: it moves in, 200 entries in the wheel.
+        assert_eq!(s.next_deadline(), Some(t(ahead)));
+        assert_eq!(s.near.in_wheel, 200);
+        let mut now = 0i64;
+        let mut item = 1_000u32;
+        let mut heap_used = false;
+        for round in 0..400i64 {
+            // A step a few milliseconds on, some rounds two; some cancelled, some popped.
+            for _ in 0..1 + round % 2 {
+                let due = now + 1 + (round * 37) % 50;
+                s.schedule_at(t(due), item);
+                model.insert(item, (due, seq));
+                seq += 1;
+                item += 1;
+            }
+            if round % 5 == 0 {
+                let victim = item - 2;
+                assert_eq!(s.cancel(victim), model.remove(&victim).is_some());
+            }
+            // The heap takes nothing while the array has room (the first 20 rounds schedule 30
+            // entries before the second moved in, live or dead).
+            if round < 20 {
+                assert!(s.near.earlier.is_empty(), "round {round}");
+            }
+            heap_used |= !s.near.earlier.is_empty();
+            // Pop every other round until far into the run, then drain faster.
+            let pops = if round < 200 { round % 2 } else { 2 };
+            for _ in 0..pops {
+                let expected = model.iter().map(|(i, (d, q))| (*d, *q, *i)).min();
+                let got = s.pop_due(t(i64::MAX));
+                assert_eq!(got, expected.map(|(d, _, i)| (t(d), i)));
+                if let Some((d, _, i)) = expected {
+                    model.remove(&i);
+                    now = now.max(d);
+                }
+            }
+        }
+        while let Some((due, item)) = s.pop_due(t(i64::MAX)) {
+            let expected = model.iter().map(|(i, (d, q))| (*d, *q, *i)).min();
+            assert_eq!(
+                Some((due.as_unix_ms(), item)),
+                expected.map(|(d, _, i)| (d, i))
+            );
+            model.remove(&item);
+        }
+        assert!(model.is_empty());
+        assert!(heap_used, "the array overflowed");
     }
 
     #[test]
