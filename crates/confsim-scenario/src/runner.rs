@@ -15,8 +15,8 @@ use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
 use crate::timeline::Timeline;
 use confsim_core::record::Record;
 use confsim_core::{AgentId, Content, EventType, Op, SimTime};
-use confsim_engine::{Clock, Engine, Observer, Stopwatch, VirtualClock, WallClock};
-use confsim_journal::Header;
+use confsim_engine::{Clock, Engine, EngineError, Observer, Stopwatch, VirtualClock, WallClock};
+use confsim_journal::{Header, JournalError};
 use serde_json::Value;
 use std::io::Write;
 use std::time::Duration;
@@ -80,18 +80,17 @@ pub fn header(scenario: &Scenario, seed: u64) -> Header {
     )
 }
 
-/// What the runner watches as records are journaled: the statistics, and (with load
-/// generators) the touches the generators absorb.
+/// What the runner watches on the engine's thread as records are journaled: (with load
+/// generators) the touches the generators absorb. The statistics are not here: they are kept
+/// on the journal's thread (see `run_with_progress`).
 #[derive(Debug)]
 struct RunObserver {
-    stats: Stats,
     touches: Vec<Touch>,
     collect_touches: bool,
 }
 
 impl Observer for RunObserver {
-    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
-        self.stats.on_record(seq, at, record);
+    fn on_record(&mut self, _seq: u64, _at: SimTime, record: &Record) {
         if !self.collect_touches {
             return;
         }
@@ -207,12 +206,14 @@ pub fn run_with_progress<W: Write + Send + 'static>(
 ) -> Result<(Report, W)> {
     let seed = options.seed.unwrap_or(scenario.seed);
     let stopwatch = Stopwatch::start();
-    // The journal is written on a thread of its own: a run uses both cores.
-    let mut engine = Engine::new_piped(&header(scenario, seed), out)?;
+    // The journal is written on a thread of its own: a run uses both cores. The statistics
+    // ride along on that thread (a tap, handed back at the end): they are read only for the
+    // report, and the engine's thread is the busier one.
+    let stats = Stats::new(scenario.expect.iter().filter_map(|e| e.agent()))
+        .for_agents(scenario.agents.iter().flat_map(|group| group.ids.iter()));
+    let mut engine = Engine::new_piped_with_tap(&header(scenario, seed), out, Box::new(stats))?;
     let mut load = LoadDriver::new(scenario, seed, engine.platform());
     let mut observer = RunObserver {
-        stats: Stats::new(scenario.expect.iter().filter_map(|e| e.agent()))
-            .for_agents(scenario.agents.iter().flat_map(|group| group.ids.iter())),
         touches: Vec::new(),
         collect_touches: !load.is_empty(),
     };
@@ -306,10 +307,18 @@ pub fn run_with_progress<W: Write + Send + 'static>(
     let dropped_arrivals = load.dropped();
     let load_figures = load.figures();
     drop(load);
-    let (summary, out, _platform) = engine.finish()?;
+    let (summary, out, _platform, tap) = engine.finish_with_tap()?;
     let wall_secs = stopwatch.elapsed().as_secs_f64();
 
-    let stats = &observer.stats;
+    // The tap given above, so always the statistics; the error only keeps this panic-free.
+    let stats = tap
+        .and_then(|tap| (tap as Box<dyn std::any::Any>).downcast::<Stats>().ok())
+        .ok_or_else(|| {
+            EngineError::Journal(JournalError::Write(std::io::Error::other(
+                "the run's statistics did not come back from the journal's thread",
+            )))
+        })?;
+    let stats = &*stats;
     let observed = stats.observed(scenario.start);
     let expectations: Vec<Verdict> = scenario
         .expect
