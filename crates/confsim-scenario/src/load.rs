@@ -198,7 +198,9 @@ impl Pick {
         }
     }
 
-    /// `holds` for the picks that look at the agent's place in its active conference.
+    /// `holds` for the picks that look at the agent's place in its active conference. Out of
+    /// line: callers' loops need not keep the conference table at hand for the usual picks.
+    #[inline(never)]
     fn holds_in_conference(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
         let Some(conf) = agent
             .conf
@@ -464,6 +466,8 @@ impl EligibleIndex {
         }
     }
 
+    /// Inline: `absorb_one` calls it for every touch, and usually it changes nothing.
+    #[inline]
     fn set(&mut self, m: u32, eligible: bool) {
         let pos = self.position[m as usize];
         match (eligible, pos == ABSENT) {
@@ -871,53 +875,89 @@ impl<'a> LoadDriver<'a> {
     pub fn absorb(&mut self, platform: &Platform, now: SimTime, touches: &mut Vec<Touch>) {
         let mut previous: Option<AgentId> = None;
         for touch in touches.drain(..) {
-            let id = touch.agent;
             // An engine call often touches one agent several times in a row (a timer's events
             // for the same chair): its eligibility is the platform's state after the call,
             // the same each time, so it is looked up once. A success still counts.
-            let repeat = previous == Some(id);
-            previous = Some(id);
+            let repeat = previous == Some(touch.agent);
+            previous = Some(touch.agent);
             if repeat && touch.success.is_none() {
                 continue;
             }
-            // One lookup serves every generator's pick and the free-again check below.
-            let agent = platform.agent(id);
-            for (g, lg) in self.gens.iter_mut().enumerate() {
-                let Some(m) = lg.members.index_of(id) else {
-                    continue;
+            self.absorb_one(platform, now, touch, repeat);
+        }
+    }
+
+    /// One touch of `absorb`. Out of line: an engine call touches one agent (apart from
+    /// repeats) almost always, and inlined into the loop, the platform's tables were loaded
+    /// and spilled ahead of it at every call, which cost more than the touch itself. The usual
+    /// touch (an agent busy in its conference, no success) only updates eligibility; a
+    /// followed agent's success or return to free goes out of line to
+    /// `Generator::on_followed`.
+    #[inline(never)]
+    fn absorb_one(&mut self, platform: &Platform, now: SimTime, touch: Touch, repeat: bool) {
+        let id = touch.agent;
+        // One lookup serves every generator's pick and the free-again check.
+        let agent = platform.agent(id);
+        let free = agent.is_some_and(Agent::is_free);
+        let news = free || touch.success.is_some();
+        let LoadDriver { gens, queue, .. } = self;
+        for (g, lg) in gens.iter_mut().enumerate() {
+            let Some(m) = lg.members.index_of(id) else {
+                continue;
+            };
+            if !repeat {
+                let eligible = match lg.pick {
+                    // The usual pick: the check made above, once for every generator.
+                    Pick::Free => free,
+                    pick => agent.is_some_and(|a| pick.holds(platform, id, a)),
                 };
-                if !repeat {
-                    let eligible = agent.is_some_and(|a| lg.pick.holds(platform, id, a));
-                    lg.index.set(m, eligible);
-                }
-                let Some(track) = lg.tracks.get(m as usize).copied().flatten() else {
-                    continue;
-                };
-                if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
-                    self.queue.push(
-                        now.saturating_add(hold),
-                        Wake::Release {
-                            generator: g as u32,
-                            agent: id,
-                            conf,
-                        },
-                    );
-                }
-                if agent.is_some_and(Agent::is_free) {
-                    // Free again: the application failed, or was refused, or the conference is
-                    // over. A closed slot thinks, then starts its next iteration.
-                    lg.tracks[m as usize] = None;
-                    if let Some(slot) = track.slot {
-                        let think = lg.think_time();
-                        self.queue.push(
-                            next_iteration(track.since, now, think),
-                            Wake::Slot {
-                                generator: g as u32,
-                                slot,
-                            },
-                        );
-                    }
-                }
+                lg.index.set(m, eligible);
+            }
+            // Neither free nor a success: nothing a track waits for.
+            if news && lg.tracks.get(m as usize).is_some_and(Option::is_some) {
+                lg.on_followed(queue, g as u32, m, touch, free, now);
+            }
+        }
+    }
+}
+
+impl Generator<'_> {
+    /// A touch of member `m`, which this generator (number `g`) follows, with news for its
+    /// track: a success (the `releaseAfter` wake-up) or the agent free again (the end of the
+    /// track). Out of line: see `LoadDriver::absorb_one`.
+    #[inline(never)]
+    fn on_followed(
+        &mut self,
+        queue: &mut WakeQueue<Wake>,
+        g: u32,
+        m: u32,
+        touch: Touch,
+        free: bool,
+        now: SimTime,
+    ) {
+        let Some(track) = self.tracks.get(m as usize).copied().flatten() else {
+            return;
+        };
+        if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
+            queue.push(
+                now.saturating_add(hold),
+                Wake::Release {
+                    generator: g,
+                    agent: touch.agent,
+                    conf,
+                },
+            );
+        }
+        if free {
+            // Free again: the application failed, or was refused, or the conference is
+            // over. A closed slot thinks, then starts its next iteration.
+            self.tracks[m as usize] = None;
+            if let Some(slot) = track.slot {
+                let think = self.think_time();
+                queue.push(
+                    next_iteration(track.since, now, think),
+                    Wake::Slot { generator: g, slot },
+                );
             }
         }
     }

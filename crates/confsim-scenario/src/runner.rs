@@ -13,8 +13,8 @@ use crate::report::{BEHIND_MS, Latency, Report};
 use crate::scenario::Scenario;
 use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
 use crate::timeline::Timeline;
-use confsim_core::record::Record;
-use confsim_core::{AgentId, Content, EventType, Op, SimTime};
+use confsim_core::record::{InputRecord, Record};
+use confsim_core::{AgentId, ConfId, Content, EventType, Op, SimTime};
 use confsim_engine::{Clock, Engine, EngineError, Observer, Stopwatch, VirtualClock, WallClock};
 use confsim_journal::{Header, JournalError};
 use serde_json::Value;
@@ -90,33 +90,47 @@ struct RunObserver {
 }
 
 impl Observer for RunObserver {
+    /// The usual record, an event, is a type test and at most a push; inputs are out of line.
+    #[inline]
     fn on_record(&mut self, _seq: u64, _at: SimTime, record: &Record) {
         if !self.collect_touches {
             return;
         }
-        let (agent, success) = match record {
+        match record {
             Record::Event(event) => {
                 let success = match (event.ty, &event.content) {
                     (EventType::AgentConfRequestSuccess, Content::Conf(id)) => Some(*id),
                     _ => None,
                 };
-                (Some(event.agent), success)
+                self.touch(event.agent, success);
             }
-            // The path id as sent; one that is not a number names no agent and changes nothing.
-            Record::Input(input) => {
-                // A chair's invitation, removal or transfer changes other agents at once (an
-                // invitee counts as in the conference from the invitation): touch them too.
-                for agent in named_agents(input.op, &input.body) {
-                    self.touches.push(Touch {
-                        agent,
-                        success: None,
-                    });
-                }
-                (input.agent.parse().ok().map(AgentId), None)
-            }
-        };
-        if let Some(agent) = agent {
-            self.touches.push(Touch { agent, success });
+            Record::Input(input) => self.on_input(input),
+        }
+    }
+}
+
+impl RunObserver {
+    /// Adds a touch, unless it repeats the last one's agent without a success: `absorb` would
+    /// skip it (the agent's state after the engine call is the same for both), so it is not
+    /// stored at all.
+    #[inline]
+    fn touch(&mut self, agent: AgentId, success: Option<ConfId>) {
+        if success.is_none() && self.touches.last().is_some_and(|t| t.agent == agent) {
+            return;
+        }
+        self.touches.push(Touch { agent, success });
+    }
+
+    #[inline(never)]
+    fn on_input(&mut self, input: &InputRecord) {
+        // A chair's invitation, removal or transfer changes other agents at once (an invitee
+        // counts as in the conference from the invitation): touch them too.
+        for agent in named_agents(input.op, &input.body) {
+            self.touch(agent, None);
+        }
+        // The path id as sent; one that is not a number names no agent and changes nothing.
+        if let Ok(id) = input.agent.parse() {
+            self.touch(AgentId(id), None);
         }
     }
 }
