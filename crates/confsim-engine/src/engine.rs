@@ -3,7 +3,9 @@
 use crate::scheduler::Scheduler;
 use confsim_core::record::{InputRecord, Record};
 use confsim_core::{ConfId, Event, Input, Platform, Response, SimTime, Timer, TimerOp};
-use confsim_journal::{Header, JournalError, JournalWriter, PipedJournal, Stamped, Summary};
+use confsim_journal::{
+    BoxedTap, Header, JournalError, JournalWriter, PipedJournal, Stamped, Summary,
+};
 use std::io::Write;
 
 /// Why the engine stopped.
@@ -170,10 +172,25 @@ impl<W: Write> Engine<W> {
     where
         W: Send + 'static,
     {
+        Self::piped(header, PipedJournal::new(out, header)?)
+    }
+
+    /// As `new_piped`, with `tap` seeing every record on the journal's thread once it is
+    /// journaled (later than the observers on the engine's thread see it): for work that needs every record but not at once (a run's
+    /// statistics, read only for its report), so that the engine's thread does not pay for it.
+    /// `finish_with_tap` hands it back.
+    pub fn new_piped_with_tap(header: &Header, out: W, tap: BoxedTap) -> Result<Self>
+    where
+        W: Send + 'static,
+    {
+        Self::piped(header, PipedJournal::with_tap(out, header, tap)?)
+    }
+
+    fn piped(header: &Header, journal: PipedJournal<W>) -> Result<Self> {
         Ok(Engine {
             platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
             scheduler: Scheduler::with_capacity(expected_timers(header)),
-            journal: Journal::Piped(PipedJournal::new(out, header)?),
+            journal: Journal::Piped(journal),
             now: header.start,
             timer_ops: Vec::new(),
             fired: Vec::new(),
@@ -364,11 +381,20 @@ impl<W: Write> Engine<W> {
     /// Ends the run: flushes the journal and returns its summary, the writer and the final
     /// platform state.
     pub fn finish(self) -> Result<(Summary, W, Platform)> {
-        let (summary, out) = match self.journal {
-            Journal::Inline(j) => j.finish()?,
-            Journal::Piped(j) => j.finish()?,
+        let (summary, out, platform, _) = self.finish_with_tap()?;
+        Ok((summary, out, platform))
+    }
+
+    /// As `finish`, also handing back the tap given to `new_piped_with_tap` (`None` without).
+    pub fn finish_with_tap(self) -> Result<(Summary, W, Platform, Option<BoxedTap>)> {
+        let (summary, out, tap) = match self.journal {
+            Journal::Inline(j) => {
+                let (summary, out) = j.finish()?;
+                (summary, out, None)
+            }
+            Journal::Piped(j) => j.finish_with_tap()?,
         };
-        Ok((summary, out, self.platform))
+        Ok((summary, out, self.platform, tap))
     }
 }
 

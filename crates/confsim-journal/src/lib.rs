@@ -15,6 +15,6 @@ mod writer;
 
 pub use error::{JournalError, Result};
 pub use header::{FORMAT, Header, VERSION};
-pub use piped::PipedJournal;
+pub use piped::{BoxedTap, PipedJournal, RecordTap};
 pub use reader::{JournalReader, Stamped, TornTail, parse_line, read_all};
 pub use writer::{JournalWriter, Summary, write_record};

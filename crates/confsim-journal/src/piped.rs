@@ -19,6 +19,13 @@
 //! at the error, so nothing relies on them. Dropping a `PipedJournal` without `finish` still
 //! writes and flushes everything handed over (the thread is joined); an error then goes
 //! unreported, so callers that care call `finish`.
+//!
+//! Taps: a caller that needs to see every record but not at once (a run's statistics, read
+//! only for its final report) can hand a `RecordTap` to `with_tap`; it runs on the writer
+//! thread right after each record is appended, with the record's `seq`, and comes back from
+//! `finish_with_tap`. That moves its work off the engine's thread too, onto the one with
+//! capacity to spare. It sees exactly the records journaled, in order; at a write error the
+//! thread stops, and the tap with it (the run fails with that error anyway).
 
 use crate::error::{JournalError, Result};
 use crate::header::Header;
@@ -37,6 +44,18 @@ const QUEUED: usize = 4;
 
 type Batch = Vec<(SimTime, Record)>;
 
+/// Sees every record on the writer thread, right after it is appended (see the module
+/// comment). `Any`, so that the caller can take its own type back from `finish_with_tap`.
+pub trait RecordTap: std::any::Any + Send {
+    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record);
+}
+
+/// A tap as `PipedJournal` holds it and hands it back.
+pub type BoxedTap = Box<dyn RecordTap>;
+
+/// What the writer thread ends with: the summary, the writer, and the tap if there was one.
+type Finished<W> = (Summary, W, Option<BoxedTap>);
+
 enum Msg {
     Records(Batch),
     Flush(SyncSender<Result<()>>),
@@ -48,7 +67,7 @@ pub struct PipedJournal<W: Write> {
     tx: Option<SyncSender<Msg>>,
     spare: Receiver<Batch>,
     batch: Batch,
-    worker: Option<JoinHandle<Result<(Summary, W)>>>,
+    worker: Option<JoinHandle<Result<Finished<W>>>>,
     last_seq: u64,
     /// The writer's first error, once reported, for every later call to name.
     failed: Option<String>,
@@ -66,6 +85,16 @@ impl<W: Write> std::fmt::Debug for PipedJournal<W> {
 impl<W: Write + Send + 'static> PipedJournal<W> {
     /// Starts a journal on `out` with its header line, written by a new thread.
     pub fn new(out: W, header: &Header) -> Result<Self> {
+        Self::start(out, header, None)
+    }
+
+    /// As `new`, with `tap` seeing every record on the writer thread after it is appended;
+    /// `finish_with_tap` hands it back.
+    pub fn with_tap(out: W, header: &Header, tap: BoxedTap) -> Result<Self> {
+        Self::start(out, header, Some(tap))
+    }
+
+    fn start(out: W, header: &Header, mut tap: Option<BoxedTap>) -> Result<Self> {
         let mut writer = JournalWriter::new(out, header)?;
         let (tx, rx) = sync_channel::<Msg>(QUEUED);
         let (spare_tx, spare) = sync_channel::<Batch>(QUEUED + 2);
@@ -75,8 +104,18 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
                 for msg in rx {
                     match msg {
                         Msg::Records(batch) => {
-                            for (at, record) in &batch {
-                                writer.append(*at, record)?;
+                            match tap.as_deref_mut() {
+                                Some(tap) => {
+                                    for (at, record) in &batch {
+                                        let seq = writer.append(*at, record)?;
+                                        tap.on_record(seq, *at, record);
+                                    }
+                                }
+                                None => {
+                                    for (at, record) in &batch {
+                                        writer.append(*at, record)?;
+                                    }
+                                }
                             }
                             // The records go back with their batch and are dropped on the
                             // engine's thread, which allocated them: freeing another thread's
@@ -95,7 +134,8 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
                         }
                     }
                 }
-                writer.finish()
+                let (summary, out) = writer.finish()?;
+                Ok((summary, out, tap))
             })
             .map_err(JournalError::Write)?;
         Ok(PipedJournal {
@@ -191,7 +231,13 @@ impl<W: Write> PipedJournal<W> {
 
     /// Writes everything handed over, flushes, stops the thread and returns the digest and
     /// counts, and the underlying writer.
-    pub fn finish(mut self) -> Result<(Summary, W)> {
+    pub fn finish(self) -> Result<(Summary, W)> {
+        let (summary, out, _) = self.finish_with_tap()?;
+        Ok((summary, out))
+    }
+
+    /// As `finish`, also handing back the tap given to `with_tap` (`None` without one).
+    pub fn finish_with_tap(mut self) -> Result<Finished<W>> {
         if !self.batch.is_empty() {
             self.send_batch()?;
         }
@@ -278,6 +324,40 @@ mod tests {
             assert_eq!(s1, s2, "{n} records");
             assert_eq!(b1, b2, "{n} records");
         }
+    }
+
+    /// Remembers what it saw, to compare with the inline writer's stamps.
+    #[derive(Debug, Default)]
+    struct Seen(Vec<(u64, SimTime, bool)>);
+    impl RecordTap for Seen {
+        fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
+            self.0.push((seq, at, matches!(record, Record::Input(_))));
+        }
+    }
+
+    #[test]
+    fn a_tap_sees_every_record_in_order_and_comes_back() {
+        for n in [0, 1, BATCH as u64, 3 * BATCH as u64 + 5] {
+            let mut piped =
+                PipedJournal::with_tap(Vec::new(), &header(), Box::new(Seen::default())).unwrap();
+            let mut expected = Vec::new();
+            for (at, record) in records(n) {
+                let is_input = matches!(record, Record::Input(_));
+                expected.push((piped.push(at, record).unwrap(), at, is_input));
+            }
+            let (summary, bytes, tap) = piped.finish_with_tap().unwrap();
+            let seen = tap.map(|t| t as Box<dyn std::any::Any>);
+            let seen = seen.and_then(|t| t.downcast::<Seen>().ok()).unwrap();
+            assert_eq!(seen.0, expected, "{n} records");
+            // Same bytes as without a tap.
+            let mut plain = PipedJournal::new(Vec::new(), &header()).unwrap();
+            for (at, record) in records(n) {
+                plain.push(at, record).unwrap();
+            }
+            assert_eq!(plain.finish().unwrap(), (summary, bytes));
+        }
+        let plain = PipedJournal::new(Vec::new(), &header()).unwrap();
+        assert!(plain.finish_with_tap().unwrap().2.is_none());
     }
 
     #[test]

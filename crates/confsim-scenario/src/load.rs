@@ -198,7 +198,9 @@ impl Pick {
         }
     }
 
-    /// `holds` for the picks that look at the agent's place in its active conference.
+    /// `holds` for the picks that look at the agent's place in its active conference. Out of
+    /// line: callers' loops need not keep the conference table at hand for the usual picks.
+    #[inline(never)]
     fn holds_in_conference(self, platform: &Platform, id: AgentId, agent: &Agent) -> bool {
         let Some(conf) = agent
             .conf
@@ -345,6 +347,13 @@ pub struct Touch {
 /// when it may read the platform again.
 pub trait TouchSink: Observer {
     fn touches(&mut self) -> &mut Vec<Touch>;
+
+    /// The driver is about to submit an input whose path id is `name`, made from `agent`: a
+    /// sink may take the agent from here rather than parse the id back from the record.
+    /// Only a hint: a sink that ignores it (the default) parses, and gets the same agent.
+    fn submitting(&mut self, name: &std::sync::Arc<str>, agent: AgentId) {
+        let _ = (name, agent);
+    }
 }
 
 /// A generator's figures, in the report's `load` list.
@@ -464,6 +473,8 @@ impl EligibleIndex {
         }
     }
 
+    /// Inline: `absorb_one` calls it for every touch, and usually it changes nothing.
+    #[inline]
     fn set(&mut self, m: u32, eligible: bool) {
         let pos = self.position[m as usize];
         match (eligible, pos == ABSENT) {
@@ -543,14 +554,12 @@ impl Generator<'_> {
             .map(|m| m as usize)
             .filter(|m| *m < self.members.len() as usize)
         else {
-            return agent.decimal().into();
+            return decimal(agent);
         };
         if self.names.len() <= m {
             self.names.resize(self.members.len() as usize, None);
         }
-        self.names[m]
-            .get_or_insert_with(|| agent.decimal().into())
-            .clone()
+        self.names[m].get_or_insert_with(|| decimal(agent)).clone()
     }
 
     fn think_time(&mut self) -> SimDuration {
@@ -559,6 +568,24 @@ impl Generator<'_> {
             _ => SimDuration::ZERO,
         }
     }
+}
+
+/// `agent.decimal()`, shared: made in place rather than as a `String` copied into an `Arc` (an
+/// allocation, a copy and a free fewer for each member's first input).
+fn decimal(agent: AgentId) -> std::sync::Arc<str> {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = agent.0;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Always ASCII digits; the fallback only keeps this panic-free.
+    std::str::from_utf8(&digits[at..]).map_or_else(|_| agent.decimal().into(), Into::into)
 }
 
 /// An agent a generator follows: until it is free again (the end of a closed loop's
@@ -761,11 +788,9 @@ impl<'a> LoadDriver<'a> {
                 if still_chair {
                     let lg = &mut self.gens[generator as usize];
                     let m = lg.members.index_of(agent);
-                    let input = Input::new(
-                        Op::ReleaseAgentConf,
-                        lg.name(m, agent),
-                        self.null_body.clone(),
-                    );
+                    let name = lg.name(m, agent);
+                    observer.submitting(&name, agent);
+                    let input = Input::new(Op::ReleaseAgentConf, name, self.null_body.clone());
                     engine.submit(input, observer)?;
                     self.gens[generator as usize].figures.releases += 1;
                     self.absorb(engine.platform(), engine.now(), observer.touches());
@@ -815,6 +840,7 @@ impl<'a> LoadDriver<'a> {
             self.follow(g, m, agent, track, now);
         }
         let name = self.gens[g as usize].name(Some(m), agent);
+        observer.submitting(&name, agent);
         let response = engine.submit(Input::new(op, name, body), observer)?;
         let lg = &mut self.gens[g as usize];
         lg.figures.submitted += 1;
@@ -871,53 +897,89 @@ impl<'a> LoadDriver<'a> {
     pub fn absorb(&mut self, platform: &Platform, now: SimTime, touches: &mut Vec<Touch>) {
         let mut previous: Option<AgentId> = None;
         for touch in touches.drain(..) {
-            let id = touch.agent;
             // An engine call often touches one agent several times in a row (a timer's events
             // for the same chair): its eligibility is the platform's state after the call,
             // the same each time, so it is looked up once. A success still counts.
-            let repeat = previous == Some(id);
-            previous = Some(id);
+            let repeat = previous == Some(touch.agent);
+            previous = Some(touch.agent);
             if repeat && touch.success.is_none() {
                 continue;
             }
-            // One lookup serves every generator's pick and the free-again check below.
-            let agent = platform.agent(id);
-            for (g, lg) in self.gens.iter_mut().enumerate() {
-                let Some(m) = lg.members.index_of(id) else {
-                    continue;
+            self.absorb_one(platform, now, touch, repeat);
+        }
+    }
+
+    /// One touch of `absorb`. Out of line: an engine call touches one agent (apart from
+    /// repeats) almost always, and inlined into the loop, the platform's tables were loaded
+    /// and spilled ahead of it at every call, which cost more than the touch itself. The usual
+    /// touch (an agent busy in its conference, no success) only updates eligibility; a
+    /// followed agent's success or return to free goes out of line to
+    /// `Generator::on_followed`.
+    #[inline(never)]
+    fn absorb_one(&mut self, platform: &Platform, now: SimTime, touch: Touch, repeat: bool) {
+        let id = touch.agent;
+        // One lookup serves every generator's pick and the free-again check.
+        let agent = platform.agent(id);
+        let free = agent.is_some_and(Agent::is_free);
+        let news = free || touch.success.is_some();
+        let LoadDriver { gens, queue, .. } = self;
+        for (g, lg) in gens.iter_mut().enumerate() {
+            let Some(m) = lg.members.index_of(id) else {
+                continue;
+            };
+            if !repeat {
+                let eligible = match lg.pick {
+                    // The usual pick: the check made above, once for every generator.
+                    Pick::Free => free,
+                    pick => agent.is_some_and(|a| pick.holds(platform, id, a)),
                 };
-                if !repeat {
-                    let eligible = agent.is_some_and(|a| lg.pick.holds(platform, id, a));
-                    lg.index.set(m, eligible);
-                }
-                let Some(track) = lg.tracks.get(m as usize).copied().flatten() else {
-                    continue;
-                };
-                if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
-                    self.queue.push(
-                        now.saturating_add(hold),
-                        Wake::Release {
-                            generator: g as u32,
-                            agent: id,
-                            conf,
-                        },
-                    );
-                }
-                if agent.is_some_and(Agent::is_free) {
-                    // Free again: the application failed, or was refused, or the conference is
-                    // over. A closed slot thinks, then starts its next iteration.
-                    lg.tracks[m as usize] = None;
-                    if let Some(slot) = track.slot {
-                        let think = lg.think_time();
-                        self.queue.push(
-                            next_iteration(track.since, now, think),
-                            Wake::Slot {
-                                generator: g as u32,
-                                slot,
-                            },
-                        );
-                    }
-                }
+                lg.index.set(m, eligible);
+            }
+            // Neither free nor a success: nothing a track waits for.
+            if news && lg.tracks.get(m as usize).is_some_and(Option::is_some) {
+                lg.on_followed(queue, g as u32, m, touch, free, now);
+            }
+        }
+    }
+}
+
+impl Generator<'_> {
+    /// A touch of member `m`, which this generator (number `g`) follows, with news for its
+    /// track: a success (the `releaseAfter` wake-up) or the agent free again (the end of the
+    /// track). Out of line: see `LoadDriver::absorb_one`.
+    #[inline(never)]
+    fn on_followed(
+        &mut self,
+        queue: &mut WakeQueue<Wake>,
+        g: u32,
+        m: u32,
+        touch: Touch,
+        free: bool,
+        now: SimTime,
+    ) {
+        let Some(track) = self.tracks.get(m as usize).copied().flatten() else {
+            return;
+        };
+        if let (Some(conf), Some(hold)) = (touch.success, track.release_after) {
+            queue.push(
+                now.saturating_add(hold),
+                Wake::Release {
+                    generator: g,
+                    agent: touch.agent,
+                    conf,
+                },
+            );
+        }
+        if free {
+            // Free again: the application failed, or was refused, or the conference is
+            // over. A closed slot thinks, then starts its next iteration.
+            self.tracks[m as usize] = None;
+            if let Some(slot) = track.slot {
+                let think = self.think_time();
+                queue.push(
+                    next_iteration(track.since, now, think),
+                    Wake::Slot { generator: g, slot },
+                );
             }
         }
     }
@@ -973,6 +1035,13 @@ mod tests {
         }
         ix.set(0, true);
         assert_eq!(ix.position[0], 3);
+    }
+
+    #[test]
+    fn names_are_the_ids_in_decimal() {
+        for id in [0, 7, 10, 101, 10_100, 999_999, u32::MAX] {
+            assert_eq!(&*decimal(AgentId(id)), AgentId(id).decimal());
+        }
     }
 
     #[test]

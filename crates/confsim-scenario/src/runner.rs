@@ -13,10 +13,10 @@ use crate::report::{BEHIND_MS, Latency, Report};
 use crate::scenario::Scenario;
 use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
 use crate::timeline::Timeline;
-use confsim_core::record::Record;
-use confsim_core::{AgentId, Content, EventType, Op, SimTime};
-use confsim_engine::{Clock, Engine, Observer, Stopwatch, VirtualClock, WallClock};
-use confsim_journal::Header;
+use confsim_core::record::{InputRecord, Record};
+use confsim_core::{AgentId, ConfId, Content, EventType, Op, SimTime};
+use confsim_engine::{Clock, Engine, EngineError, Observer, Stopwatch, VirtualClock, WallClock};
+use confsim_journal::{Header, JournalError};
 use serde_json::Value;
 use std::io::Write;
 use std::time::Duration;
@@ -80,44 +80,67 @@ pub fn header(scenario: &Scenario, seed: u64) -> Header {
     )
 }
 
-/// What the runner watches as records are journaled: the statistics, and (with load
-/// generators) the touches the generators absorb.
+/// What the runner watches on the engine's thread as records are journaled: (with load
+/// generators) the touches the generators absorb. The statistics are not here: they are kept
+/// on the journal's thread (see `run_with_progress`).
 #[derive(Debug)]
 struct RunObserver {
-    stats: Stats,
     touches: Vec<Touch>,
     collect_touches: bool,
+    /// The next input's path id (its string's address) and the agent the driver made it from
+    /// (see `TouchSink::submitting`).
+    submitting: Option<(usize, AgentId)>,
 }
 
 impl Observer for RunObserver {
-    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
-        self.stats.on_record(seq, at, record);
+    /// The usual record, an event, is a type test and at most a push; inputs are out of line.
+    #[inline]
+    fn on_record(&mut self, _seq: u64, _at: SimTime, record: &Record) {
         if !self.collect_touches {
             return;
         }
-        let (agent, success) = match record {
+        match record {
             Record::Event(event) => {
                 let success = match (event.ty, &event.content) {
                     (EventType::AgentConfRequestSuccess, Content::Conf(id)) => Some(*id),
                     _ => None,
                 };
-                (Some(event.agent), success)
+                self.touch(event.agent, success);
             }
-            // The path id as sent; one that is not a number names no agent and changes nothing.
-            Record::Input(input) => {
-                // A chair's invitation, removal or transfer changes other agents at once (an
-                // invitee counts as in the conference from the invitation): touch them too.
-                for agent in named_agents(input.op, &input.body) {
-                    self.touches.push(Touch {
-                        agent,
-                        success: None,
-                    });
-                }
-                (input.agent.parse().ok().map(AgentId), None)
-            }
+            Record::Input(input) => self.on_input(input),
+        }
+    }
+}
+
+impl RunObserver {
+    /// Adds a touch, unless it repeats the last one's agent without a success: `absorb` would
+    /// skip it (the agent's state after the engine call is the same for both), so it is not
+    /// stored at all.
+    #[inline]
+    fn touch(&mut self, agent: AgentId, success: Option<ConfId>) {
+        if success.is_none() && self.touches.last().is_some_and(|t| t.agent == agent) {
+            return;
+        }
+        self.touches.push(Touch { agent, success });
+    }
+
+    #[inline(never)]
+    fn on_input(&mut self, input: &InputRecord) {
+        // A chair's invitation, removal or transfer changes other agents at once (an invitee
+        // counts as in the conference from the invitation): touch them too.
+        for agent in named_agents(input.op, &input.body) {
+            self.touch(agent, None);
+        }
+        // The path id as sent; one that is not a number names no agent and changes nothing.
+        // A load generator's input comes with its agent already: its name is the string the
+        // driver announced (the same allocation), so nothing needs parsing.
+        let address = input.agent.as_ptr() as usize;
+        let agent = match self.submitting.take() {
+            Some((announced, agent)) if announced == address => Some(agent),
+            _ => input.agent.parse().ok().map(AgentId),
         };
         if let Some(agent) = agent {
-            self.touches.push(Touch { agent, success });
+            self.touch(agent, None);
         }
     }
 }
@@ -157,6 +180,10 @@ fn named_agents(op: Op, body: &Value) -> Vec<AgentId> {
 impl TouchSink for RunObserver {
     fn touches(&mut self) -> &mut Vec<Touch> {
         &mut self.touches
+    }
+
+    fn submitting(&mut self, name: &std::sync::Arc<str>, agent: AgentId) {
+        self.submitting = Some((name.as_ptr() as usize, agent));
     }
 }
 
@@ -207,14 +234,17 @@ pub fn run_with_progress<W: Write + Send + 'static>(
 ) -> Result<(Report, W)> {
     let seed = options.seed.unwrap_or(scenario.seed);
     let stopwatch = Stopwatch::start();
-    // The journal is written on a thread of its own: a run uses both cores.
-    let mut engine = Engine::new_piped(&header(scenario, seed), out)?;
+    // The journal is written on a thread of its own: a run uses both cores. The statistics
+    // ride along on that thread (a tap, handed back at the end): they are read only for the
+    // report, and the engine's thread is the busier one.
+    let stats = Stats::new(scenario.expect.iter().filter_map(|e| e.agent()))
+        .for_agents(scenario.agents.iter().flat_map(|group| group.ids.iter()));
+    let mut engine = Engine::new_piped_with_tap(&header(scenario, seed), out, Box::new(stats))?;
     let mut load = LoadDriver::new(scenario, seed, engine.platform());
     let mut observer = RunObserver {
-        stats: Stats::new(scenario.expect.iter().filter_map(|e| e.agent()))
-            .for_agents(scenario.agents.iter().flat_map(|group| group.ids.iter())),
         touches: Vec::new(),
         collect_touches: !load.is_empty(),
+        submitting: None,
     };
 
     // Steps run in order of `at`, and steps with the same `at` in file order (a stable sort).
@@ -260,7 +290,9 @@ pub fn run_with_progress<W: Write + Send + 'static>(
                 p.talking_agents() as u64,
             );
         }
-        if let Some(late) = clock.wait_until(deadline) {
+        // The virtual clock never waits: no call to ask it, several hundred thousand times a
+        // simulated hour.
+        if on_wall && let Some(late) = clock.wait_until(deadline) {
             lateness.saturating_record(late.as_millis() as u64);
         }
         match next {
@@ -306,10 +338,18 @@ pub fn run_with_progress<W: Write + Send + 'static>(
     let dropped_arrivals = load.dropped();
     let load_figures = load.figures();
     drop(load);
-    let (summary, out, _platform) = engine.finish()?;
+    let (summary, out, _platform, tap) = engine.finish_with_tap()?;
     let wall_secs = stopwatch.elapsed().as_secs_f64();
 
-    let stats = &observer.stats;
+    // The tap given above, so always the statistics; the error only keeps this panic-free.
+    let stats = tap
+        .and_then(|tap| (tap as Box<dyn std::any::Any>).downcast::<Stats>().ok())
+        .ok_or_else(|| {
+            EngineError::Journal(JournalError::Write(std::io::Error::other(
+                "the run's statistics did not come back from the journal's thread",
+            )))
+        })?;
+    let stats = &*stats;
     let observed = stats.observed(scenario.start);
     let expectations: Vec<Verdict> = scenario
         .expect

@@ -6,6 +6,7 @@ use crate::expect::Observed;
 use confsim_core::record::{InputRecord, Record};
 use confsim_core::{AgentId, Event, EventType, Op, SimTime};
 use confsim_engine::Observer;
+use confsim_journal::RecordTap;
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,8 +131,9 @@ impl Applying {
     }
 }
 
-/// The statistics observer. It sees every record of a run on the engine's thread, so its
-/// per-record work is kept to counters and short vectors: retcodes in a list searched from
+/// The statistics observer. It sees every record of a run (on the journal's thread, as a
+/// `RecordTap`, in runs; on the engine's as an `Observer` elsewhere), so its per-record work is
+/// kept to counters and short vectors: retcodes in a list searched from
 /// the front (a run sees a handful, the success first) and the watched agents in a sorted
 /// list, not ordered maps searched with string or key comparisons per record.
 #[derive(Debug)]
@@ -274,6 +276,14 @@ impl Observer for Stats {
                 }
             }
         }
+    }
+}
+
+/// A run's statistics are read only for its report, so the runner has them kept on the
+/// journal's thread, which has capacity to spare, rather than on the engine's.
+impl RecordTap for Stats {
+    fn on_record(&mut self, seq: u64, at: SimTime, record: &Record) {
+        Observer::on_record(self, seq, at, record);
     }
 }
 
