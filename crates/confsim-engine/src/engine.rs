@@ -37,7 +37,7 @@ pub enum Item {
 /// otherwise), and the platform moves it on by cancelling one and scheduling the next, most
 /// often in one batch of timer changes: as one item to the queue, the next step replaces the
 /// last in place (see `apply_timer_ops`), one map probe where a cancel and a schedule were
-/// two. `identity` is what hashing and ordering see; equality says the same without building
+/// two, and none when the step replaced is the one just fired (`Scheduler::popped`). `identity` is what hashing and ordering see; equality says the same without building
 /// it (see `eq`).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Queued(pub(crate) Item);
@@ -409,6 +409,18 @@ fn expected_timers(header: &Header) -> usize {
 /// conference's next step is scheduled later in the same batch is left for that schedule to
 /// replace (see `Queued`): the same pending items, by one map probe fewer.
 pub(crate) fn apply_timer_ops(scheduler: &mut Scheduler<Queued>, ops: &mut Vec<TimerOp>) {
+    // The usual batch (a step moved on: `Touched::stepped` in the core) is one schedule,
+    // without the general loop's scans.
+    if let [
+        TimerOp::Cancel(Timer::Step(was, _)),
+        TimerOp::Schedule(due, next @ Timer::Step(conf, _)),
+    ] = ops[..]
+        && was == conf
+    {
+        scheduler.schedule_at(due, Queued(Item::Platform(next)));
+        ops.clear();
+        return;
+    }
     // Whether `op` cancels (`cancels`) or schedules a step of `conf`.
     let step_of = |op: &TimerOp, conf: ConfId, cancels: bool| match op {
         TimerOp::Cancel(Timer::Step(c, _)) => cancels && *c == conf,

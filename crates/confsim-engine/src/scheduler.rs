@@ -637,7 +637,9 @@ pub struct Scheduler<T> {
     /// pending). The engine's platform cancels every timer it fires (firing changes the
     /// conference, whose timers are compared before and after), so that cancel finds it and
     /// removes it: one map probe, where removing it at the pop and the cancel's miss were two.
-    /// Otherwise the next pop removes it: at most one such item lingers.
+    /// Scheduled again (a fired step's successor, the same item to the engine's queue), it
+    /// takes this slot back with no probe at all. Otherwise the next pop removes it: at most
+    /// one such item lingers.
     popped: Option<u32>,
     next_seq: u64,
     /// The near level's first entry is the earliest pending item and live (or nothing is
@@ -694,9 +696,39 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let fresh = Slot { item, due, seq };
+        let (slot, replaced) = match self.popped {
+            // The item just popped, scheduled again (the engine's next step of a conference
+            // whose step fired: the same item to the queue, see `Queued`): its slot is still
+            // in the map under the item's hash, so it is taken back as the map's `Occupied`
+            // case below would, with no hash and no probe.
+            Some(slot) if self.slots[slot as usize].item == item => {
+                self.slots[slot as usize] = fresh;
+                self.popped = None;
+                (slot, false)
+            }
+            _ => self.slot_for(fresh),
+        };
+        // Still settled if the entry joins the near level (the first stays live, or the new
+        // entry is first) or lands in a bucket behind a non-empty near level; not if it
+        // replaced an entry (maybe the first) or the near level is empty (the bucket's
+        // entries must move in first).
+        if replaced || (due.as_unix_ms() >= self.horizon && self.near.is_empty()) {
+            self.settled = false;
+        }
+        self.place(Entry::new(due, seq, slot));
+        let stored = self.near.len() + self.far.len;
+        if stored > 1024 && stored > 2 * self.len() {
+            self.compact();
+        }
+    }
+
+    /// Puts `fresh` in the slot its item has (replacing a pending schedule of it: `true`), or
+    /// in a new one; returns the slot.
+    fn slot_for(&mut self, fresh: Slot<T>) -> (u32, bool) {
+        let item = fresh.item;
         let hash = hash_of(&item);
         let slots = &self.slots;
-        let (slot, replaced) = match self.index.entry(
+        match self.index.entry(
             hash,
             |&s| slots[s as usize].item == item,
             |&s| hash_of(&slots[s as usize].item),
@@ -728,18 +760,6 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
                 e.insert(slot);
                 (slot, false)
             }
-        };
-        // Still settled if the entry joins the near level (the first stays live, or the new
-        // entry is first) or lands in a bucket behind a non-empty near level; not if it
-        // replaced an entry (maybe the first) or the near level is empty (the bucket's
-        // entries must move in first).
-        if replaced || (due.as_unix_ms() >= self.horizon && self.near.is_empty()) {
-            self.settled = false;
-        }
-        self.place(Entry::new(due, seq, slot));
-        let stored = self.near.len() + self.far.len;
-        if stored > 1024 && stored > 2 * self.len() {
-            self.compact();
         }
     }
 
