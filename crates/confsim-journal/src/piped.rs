@@ -10,10 +10,18 @@
 //! falls behind, the engine blocks on the send rather than buffering without limit. Batches
 //! come back on a second channel, emptied, with the records that own allocations (inputs, and
 //! events with boxed content) beside them in a vector of their own; the engine drops those
-//! (its own allocations) when it reuses the batch, so a steady run allocates no batches and
-//! each thread frees only what it allocated. The other records, most of them, are plain data
+//! (its own allocations) as it hands over more (below), so a steady run allocates no batches
+//! and each thread frees only what it allocated. The other records, most of them, are plain data
 //! and are dropped where they were written: dropping them frees nothing, and sorting them out
 //! there spares the engine's thread a look at every record of every batch.
+//!
+//! The engine drops the records that come back one at a time, one for each record that owns
+//! allocations it hands over, not a batch's worth at once: an allocation just made (that
+//! record's) is then matched by one freed, so the allocator's small per-thread cache serves
+//! both, where a couple of hundred frees in a row overflowed it into the allocator's slower
+//! bins, and the allocations after them came from there too. It keeps up: every record that
+//! comes back was handed over once, and each handed over drops one while any wait, so no more
+//! wait than were in flight when none did.
 //!
 //! Errors: the writer thread stops at its first I/O error; the engine learns of it at a later
 //! hand-over (the batches already queued, at most `QUEUED` of them, are accepted first), at
@@ -95,6 +103,9 @@ pub struct PipedJournal<W: Write> {
     tx: Option<SyncSender<Msg>>,
     spare: Receiver<(Batch, Owned)>,
     batch: Batch,
+    /// Records back from the writer, waiting to be dropped on this thread (see the module
+    /// comment).
+    returned: Vec<Record>,
     worker: Option<JoinHandle<Result<Finished<W>>>>,
     last_seq: u64,
     /// The writer's first error, once reported, for every later call to name.
@@ -177,6 +188,7 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
             tx: Some(tx),
             spare,
             batch: Vec::with_capacity(BATCH),
+            returned: Vec::new(),
             worker: Some(worker),
             last_seq: 0,
             failed: None,
@@ -201,6 +213,10 @@ impl<W: Write> PipedJournal<W> {
             return Err(self.stopped());
         }
         self.last_seq += 1;
+        if !is_plain(&record) {
+            // One allocation handed over, one returned record freed (see the module comment).
+            drop(self.returned.pop());
+        }
         self.batch.push((at, record));
         if self.batch.len() >= BATCH {
             self.send_batch()?;
@@ -209,11 +225,12 @@ impl<W: Write> PipedJournal<W> {
     }
 
     fn send_batch(&mut self) -> Result<()> {
-        // A returned batch comes back empty; its owned records are dropped here, on the thread
-        // that allocated them, and their vector goes out again with this batch.
+        // A returned batch comes back empty; its owned records wait to be dropped here, on the
+        // thread that allocated them, one per push of such a record, and their vector goes out
+        // again with this batch.
         let (next, owned) = match self.spare.try_recv() {
             Ok((spare, mut owned)) => {
-                owned.clear();
+                self.returned.append(&mut owned);
                 (spare, owned)
             }
             Err(_) => (Vec::with_capacity(BATCH), Vec::new()),
@@ -389,6 +406,20 @@ mod tests {
             Content::Conf(ConfId(1)),
         );
         assert!(is_plain(&Record::Event(plain)));
+    }
+
+    #[test]
+    fn records_waiting_to_be_dropped_stay_bounded() {
+        let mut piped = PipedJournal::new(std::io::sink(), &header()).unwrap();
+        let mut most = 0;
+        for (at, record) in records(50 * BATCH as u64) {
+            piped.push(at, record).unwrap();
+            most = most.max(piped.returned.len());
+        }
+        // At most what was in flight at once (the batch being filled, the queued ones, one being
+        // written, the spares coming back), a fifth of each an input.
+        assert!(most <= (2 * QUEUED + 4) * BATCH / 5 + 1, "{most}");
+        piped.finish().unwrap();
     }
 
     /// Remembers what it saw, to compare with the inline writer's stamps.
