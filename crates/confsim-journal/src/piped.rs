@@ -20,8 +20,10 @@
 //! record's) is then matched by one freed, so the allocator's small per-thread cache serves
 //! both, where a couple of hundred frees in a row overflowed it into the allocator's slower
 //! bins, and the allocations after them came from there too. It keeps up: every record that
-//! comes back was handed over once, and each handed over drops one while any wait, so no more
-//! wait than were in flight when none did.
+//! comes back was handed over once, and each handed over drops one while any wait. After a
+//! burst of inputs (a closed loop's first applications, all at once) more than `BATCH` may
+//! wait; those beyond it are dropped at once when a batch comes back, so that the stock left
+//! standing for the rest of the run is at most `BATCH` records.
 //!
 //! Errors: the writer thread stops at its first I/O error; the engine learns of it at a later
 //! hand-over (the batches already queued, at most `QUEUED` of them, are accepted first), at
@@ -231,6 +233,7 @@ impl<W: Write> PipedJournal<W> {
         let (next, owned) = match self.spare.try_recv() {
             Ok((spare, mut owned)) => {
                 self.returned.append(&mut owned);
+                self.returned.truncate(BATCH);
                 (spare, owned)
             }
             Err(_) => (Vec::with_capacity(BATCH), Vec::new()),
@@ -416,9 +419,15 @@ mod tests {
             piped.push(at, record).unwrap();
             most = most.max(piped.returned.len());
         }
-        // At most what was in flight at once (the batch being filled, the queued ones, one being
-        // written, the spares coming back), a fifth of each an input.
-        assert!(most <= (2 * QUEUED + 4) * BATCH / 5 + 1, "{most}");
+        assert!(most <= BATCH, "{most}");
+        // And after a burst of records that all own allocations.
+        let mut piped = PipedJournal::new(std::io::sink(), &header()).unwrap();
+        let mut most = 0;
+        for (at, record) in records(50 * BATCH as u64).into_iter().step_by(5) {
+            piped.push(at, record).unwrap();
+            most = most.max(piped.returned.len());
+        }
+        assert!(most <= BATCH, "{most}");
         piped.finish().unwrap();
     }
 
