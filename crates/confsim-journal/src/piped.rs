@@ -8,9 +8,22 @@
 //!
 //! Bounded: at most `QUEUED` batches of `BATCH` records wait in the channel; when the writer
 //! falls behind, the engine blocks on the send rather than buffering without limit. Batches
-//! come back on a second channel, records still in them, and the engine drops the records
-//! (its own allocations) when it reuses the batch, so a steady run allocates no batches and
-//! each thread frees only what it allocated.
+//! come back on a second channel, emptied, with the records that own allocations (inputs, and
+//! events with boxed content) beside them in a vector of their own; the engine drops those
+//! (its own allocations) as it hands over more (below), so a steady run allocates no batches
+//! and each thread frees only what it allocated. The other records, most of them, are plain data
+//! and are dropped where they were written: dropping them frees nothing, and sorting them out
+//! there spares the engine's thread a look at every record of every batch.
+//!
+//! The engine drops the records that come back one at a time, one for each record that owns
+//! allocations it hands over, not a batch's worth at once: an allocation just made (that
+//! record's) is then matched by one freed, so the allocator's small per-thread cache serves
+//! both, where a couple of hundred frees in a row overflowed it into the allocator's slower
+//! bins, and the allocations after them came from there too. It keeps up: every record that
+//! comes back was handed over once, and each handed over drops one while any wait. After a
+//! burst of inputs (a closed loop's first applications, all at once) more than `BATCH` may
+//! wait; those beyond it are dropped at once when a batch comes back, so that the stock left
+//! standing for the rest of the run is at most `BATCH` records.
 //!
 //! Errors: the writer thread stops at its first I/O error; the engine learns of it at a later
 //! hand-over (the batches already queued, at most `QUEUED` of them, are accepted first), at
@@ -30,6 +43,7 @@
 use crate::error::{JournalError, Result};
 use crate::header::Header;
 use crate::writer::{JournalWriter, Summary};
+use confsim_core::event::Content;
 use confsim_core::record::Record;
 use confsim_core::time::SimTime;
 use std::io::Write;
@@ -44,6 +58,29 @@ const QUEUED: usize = 4;
 
 type Batch = Vec<(SimTime, Record)>;
 
+/// The records of a written batch that own allocations, going back to the engine's thread to
+/// be dropped there (see the module comment).
+type Owned = Vec<Record>;
+
+/// Whether dropping `record` frees nothing, so that any thread may drop it. Lists the plain
+/// contents rather than the boxed one: content added later goes back to the engine by default,
+/// which is never wrong, only (if it is plain) a little slower.
+fn is_plain(record: &Record) -> bool {
+    match record {
+        Record::Input(_) => false,
+        Record::Event(event) => matches!(
+            event.content,
+            Content::Null
+                | Content::Conf(_)
+                | Content::Cause(_)
+                | Content::PhoneState(_)
+                | Content::Offhook(_)
+                | Content::Result(_)
+                | Content::Reason(_)
+        ),
+    }
+}
+
 /// Sees every record on the writer thread, right after it is appended (see the module
 /// comment). `Any`, so that the caller can take its own type back from `finish_with_tap`.
 pub trait RecordTap: std::any::Any + Send {
@@ -57,7 +94,8 @@ pub type BoxedTap = Box<dyn RecordTap>;
 type Finished<W> = (Summary, W, Option<BoxedTap>);
 
 enum Msg {
-    Records(Batch),
+    /// A full batch, and an emptied vector (from an earlier batch) for its owned records.
+    Records(Batch, Owned),
     Flush(SyncSender<Result<()>>),
 }
 
@@ -65,8 +103,11 @@ enum Msg {
 /// `JournalWriter`.
 pub struct PipedJournal<W: Write> {
     tx: Option<SyncSender<Msg>>,
-    spare: Receiver<Batch>,
+    spare: Receiver<(Batch, Owned)>,
     batch: Batch,
+    /// Records back from the writer, waiting to be dropped on this thread (see the module
+    /// comment).
+    returned: Vec<Record>,
     worker: Option<JoinHandle<Result<Finished<W>>>>,
     last_seq: u64,
     /// The writer's first error, once reported, for every later call to name.
@@ -97,13 +138,13 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
     fn start(out: W, header: &Header, mut tap: Option<BoxedTap>) -> Result<Self> {
         let mut writer = JournalWriter::new(out, header)?;
         let (tx, rx) = sync_channel::<Msg>(QUEUED);
-        let (spare_tx, spare) = sync_channel::<Batch>(QUEUED + 2);
+        let (spare_tx, spare) = sync_channel::<(Batch, Owned)>(QUEUED + 2);
         let worker = std::thread::Builder::new()
             .name("confsim-journal".into())
             .spawn(move || {
                 for msg in rx {
                     match msg {
-                        Msg::Records(batch) => {
+                        Msg::Records(mut batch, mut owned) => {
                             match tap.as_deref_mut() {
                                 Some(tap) => {
                                     for (at, record) in &batch {
@@ -117,12 +158,19 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
                                     }
                                 }
                             }
-                            // The records go back with their batch and are dropped on the
-                            // engine's thread, which allocated them: freeing another thread's
-                            // allocations makes both threads take the allocator's locks, and
-                            // that cost as much as the formatting this thread saves. (The
-                            // engine may have enough spares already; then this one goes here.)
-                            let _ = spare_tx.try_send(batch);
+                            // The records that own allocations go back with their batch and
+                            // are dropped on the engine's thread, which allocated them: freeing
+                            // another thread's allocations makes both threads take the
+                            // allocator's locks, and that cost as much as the formatting this
+                            // thread saves. The plain ones free nothing: dropped here. (The
+                            // engine may have enough spares already; then all go here.)
+                            owned.extend(
+                                batch
+                                    .drain(..)
+                                    .map(|(_, record)| record)
+                                    .filter(|record| !is_plain(record)),
+                            );
+                            let _ = spare_tx.try_send((batch, owned));
                         }
                         Msg::Flush(ack) => {
                             let flushed = writer.flush();
@@ -142,6 +190,7 @@ impl<W: Write + Send + 'static> PipedJournal<W> {
             tx: Some(tx),
             spare,
             batch: Vec::with_capacity(BATCH),
+            returned: Vec::new(),
             worker: Some(worker),
             last_seq: 0,
             failed: None,
@@ -166,6 +215,10 @@ impl<W: Write> PipedJournal<W> {
             return Err(self.stopped());
         }
         self.last_seq += 1;
+        if !is_plain(&record) {
+            // One allocation handed over, one returned record freed (see the module comment).
+            drop(self.returned.pop());
+        }
         self.batch.push((at, record));
         if self.batch.len() >= BATCH {
             self.send_batch()?;
@@ -174,18 +227,22 @@ impl<W: Write> PipedJournal<W> {
     }
 
     fn send_batch(&mut self) -> Result<()> {
-        let next = match self.spare.try_recv() {
-            Ok(mut spare) => {
-                spare.clear();
-                spare
+        // A returned batch comes back empty; its owned records wait to be dropped here, on the
+        // thread that allocated them, one per push of such a record, and their vector goes out
+        // again with this batch.
+        let (next, owned) = match self.spare.try_recv() {
+            Ok((spare, mut owned)) => {
+                self.returned.append(&mut owned);
+                self.returned.truncate(BATCH);
+                (spare, owned)
             }
-            Err(_) => Vec::with_capacity(BATCH),
+            Err(_) => (Vec::with_capacity(BATCH), Vec::new()),
         };
         let full = std::mem::replace(&mut self.batch, next);
         let sent = self
             .tx
             .as_ref()
-            .is_some_and(|tx| tx.send(Msg::Records(full)).is_ok());
+            .is_some_and(|tx| tx.send(Msg::Records(full, owned)).is_ok());
         if sent { Ok(()) } else { Err(self.stopped()) }
     }
 
@@ -261,7 +318,7 @@ impl<W: Write> Drop for PipedJournal<W> {
         if !self.batch.is_empty()
             && let Some(tx) = &self.tx
         {
-            let _ = tx.send(Msg::Records(std::mem::take(&mut self.batch)));
+            let _ = tx.send(Msg::Records(std::mem::take(&mut self.batch), Vec::new()));
         }
         self.tx = None;
         if let Some(worker) = self.worker.take() {
@@ -324,6 +381,54 @@ mod tests {
             assert_eq!(s1, s2, "{n} records");
             assert_eq!(b1, b2, "{n} records");
         }
+    }
+
+    #[test]
+    fn only_records_that_own_allocations_go_back_to_the_engine() {
+        let (_, input) = records(1).remove(0);
+        assert!(!is_plain(&input), "an input is boxed");
+        let change = confsim_core::event::ParticipantChange {
+            result: 0,
+            change_type: 0,
+            change_reason: 0,
+            conf: ConfId(1),
+            participant: "102".into(),
+            participant_type: 9,
+            device_call_type: 0,
+            device_type: 0,
+        };
+        let boxed = Event::new(
+            EventType::AgentConfParticipantChanged,
+            AgentId(101),
+            Content::Participant(Box::new(change)),
+        );
+        assert!(!is_plain(&Record::Event(boxed)));
+        let plain = Event::new(
+            EventType::AgentConfRequestSuccess,
+            AgentId(101),
+            Content::Conf(ConfId(1)),
+        );
+        assert!(is_plain(&Record::Event(plain)));
+    }
+
+    #[test]
+    fn records_waiting_to_be_dropped_stay_bounded() {
+        let mut piped = PipedJournal::new(std::io::sink(), &header()).unwrap();
+        let mut most = 0;
+        for (at, record) in records(50 * BATCH as u64) {
+            piped.push(at, record).unwrap();
+            most = most.max(piped.returned.len());
+        }
+        assert!(most <= BATCH, "{most}");
+        // And after a burst of records that all own allocations.
+        let mut piped = PipedJournal::new(std::io::sink(), &header()).unwrap();
+        let mut most = 0;
+        for (at, record) in records(50 * BATCH as u64).into_iter().step_by(5) {
+            piped.push(at, record).unwrap();
+            most = most.max(piped.returned.len());
+        }
+        assert!(most <= BATCH, "{most}");
+        piped.finish().unwrap();
     }
 
     /// Remembers what it saw, to compare with the inline writer's stamps.

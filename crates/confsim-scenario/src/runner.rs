@@ -198,7 +198,8 @@ enum Next {
 
 /// The next item: the earliest of the three sources, and at the same instant a step before a
 /// wake-up before a timer (the order of `Next`). Plain comparisons rather than the minimum of
-/// an array of candidates: the runner asks several hundred thousand times a simulated hour.
+/// an array of candidates, written out rather than looped: the runner asks several hundred
+/// thousand times a simulated hour.
 #[inline]
 fn earliest(
     step: Option<SimTime>,
@@ -206,12 +207,15 @@ fn earliest(
     timer: Option<SimTime>,
 ) -> Option<(SimTime, Next)> {
     let mut best = step.map(|at| (at, Next::Step));
-    for (due, kind) in [(wake, Next::Wake), (timer, Next::Timer)] {
-        if let Some(at) = due
-            && best.is_none_or(|(b, _)| at < b)
-        {
-            best = Some((at, kind));
-        }
+    if let Some(at) = wake
+        && best.is_none_or(|(b, _)| at < b)
+    {
+        best = Some((at, Next::Wake));
+    }
+    if let Some(at) = timer
+        && best.is_none_or(|(b, _)| at < b)
+    {
+        best = Some((at, Next::Timer));
     }
     best
 }
@@ -258,6 +262,9 @@ pub fn run_with_progress<W: Write + Send + 'static>(
             .map(|i| scenario.start.saturating_add(scenario.steps[*i].at.0))
     };
     let mut cursor = 0usize;
+    // The next step's due time, kept rather than looked up again before every item: it changes
+    // only when a step runs.
+    let mut next_step = step_due(cursor);
     let until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
     let mut timeline = Timeline::new(scenario.start, scenario.until.map(|u| u.0));
 
@@ -276,8 +283,7 @@ pub fn run_with_progress<W: Write + Send + 'static>(
     let mut items: u64 = 0;
     let mut next_progress = PROGRESS_EVERY;
 
-    while let Some((deadline, next)) =
-        earliest(step_due(cursor), load.next_due(), engine.next_deadline())
+    while let Some((deadline, next)) = earliest(next_step, load.next_due(), engine.next_deadline())
     {
         if until.is_some_and(|u| deadline > u) {
             break;
@@ -300,6 +306,7 @@ pub fn run_with_progress<W: Write + Send + 'static>(
                 engine.set_time(deadline)?;
                 engine.submit(scenario.steps[order[cursor]].input(), &mut observer)?;
                 cursor += 1;
+                next_step = step_due(cursor);
             }
             Next::Wake => {
                 engine.set_time(deadline)?;
