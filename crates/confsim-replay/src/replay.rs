@@ -17,6 +17,7 @@ use crate::error::{ReplayError, Result};
 use crate::outcome::{Outcome, Torn, Verdict};
 use crate::scan::{Lead, Scanned};
 use confsim_engine::{Engine, EngineError, Step, Stopwatch};
+use confsim_journal::Header;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -29,6 +30,11 @@ const READ_BUFFER: usize = 64 * 1024;
 /// The file is read by two cursors, each streaming it once: one ahead of the engine that finds
 /// the inputs, and one behind it that the comparison reads. Memory stays the size of the
 /// buffers, however long the journal or however far apart its inputs.
+///
+/// The replaying engine's journal is formatted and compared on a thread of its own (as a run
+/// writes its journal: `Engine::new_piped`), so the engine's thread only reads the inputs and
+/// re-executes: a replay keeps up with the run that wrote the file. The outcome is the same as
+/// `replay_readers`' (the comparison sees the same bytes in the same order).
 pub fn replay_file(path: &Path) -> Result<Outcome> {
     let name = path.display().to_string();
     let open = || {
@@ -36,7 +42,9 @@ pub fn replay_file(path: &Path) -> Result<Outcome> {
             .map(|file| BufReader::with_capacity(READ_BUFFER, file))
             .map_err(|error| ReplayError::io(&name, error))
     };
-    replay_readers(&name, open()?, open()?)
+    replay_with(&name, open()?, open()?, |header, comparator| {
+        Engine::new_piped(header, comparator)
+    })
 }
 
 /// Replays a journal held in memory; `name` names it in the outcome and in errors.
@@ -47,6 +55,19 @@ pub fn replay_bytes(name: &str, journal: &[u8]) -> Result<Outcome> {
 /// Replays a journal given two independent readers of the same bytes: `lead` is read ahead of
 /// the engine for the inputs, `follow` behind it for the comparison.
 pub fn replay_readers<L: BufRead, F: BufRead>(name: &str, lead: L, follow: F) -> Result<Outcome> {
+    replay_with(name, lead, follow, |header, comparator| {
+        Engine::new(header, comparator)
+    })
+}
+
+/// The replay, with the engine `make_engine` makes from the header and the comparison: inline for
+/// any reader, piped for readers that can move to another thread.
+fn replay_with<L: BufRead, F: BufRead>(
+    name: &str,
+    lead: L,
+    follow: F,
+    make_engine: impl FnOnce(&Header, Comparator<F>) -> Result<Engine<Comparator<F>>, EngineError>,
+) -> Result<Outcome> {
     let stopwatch = Stopwatch::start();
     let journal_error = |error| ReplayError::journal(name, error);
     // The comparison never fails a write and times are clamped, so an engine error is a
@@ -57,7 +78,7 @@ pub fn replay_readers<L: BufRead, F: BufRead>(name: &str, lead: L, follow: F) ->
     };
 
     let (mut lead, header) = Lead::new(lead).map_err(journal_error)?;
-    let mut engine = Engine::new(&header, Comparator::new(name, follow)).map_err(engine_error)?;
+    let mut engine = make_engine(&header, Comparator::new(name, follow)).map_err(engine_error)?;
     let produced = |engine: &Engine<_>| {
         let (inputs, events) = engine.counts();
         inputs + events

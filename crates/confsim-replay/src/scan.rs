@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use std::io::BufRead;
+use std::sync::Arc;
 
 /// What the driver learns from one recorded line.
 #[derive(Debug)]
@@ -69,7 +70,9 @@ pub(crate) fn sniff(line: &[u8]) -> Option<Sniffed<'_>> {
         memchr::memchr(b'"', rest)?
     };
     let (at, rest) = rest.split_at(end);
-    if at.contains(&b'\\') {
+    // `memchr`, not `contains`: every line comes through here, and the slice search's byte loop
+    // was a third of the sniff.
+    if memchr::memchr(b'\\', at).is_some() {
         return None;
     }
     let rest = &rest[1..];
@@ -128,9 +131,22 @@ struct QuickInputs {
     /// inputs shares a handful of seconds, so the calendar arithmetic runs once per second.
     second: Option<([u8; 19], SimTime)>,
     /// Bodies by their text. A load generator sends a handful of distinct bodies thousands of
-    /// times, and cloning a value costs a fraction of parsing and hashing it again.
-    bodies: FxHashMap<Vec<u8>, Value>,
+    /// times; the inputs share the one parsed value (`Arc`), as the run's inputs shared their
+    /// generator's: no copy to make and free per input, and the platform, which remembers the
+    /// last `requestAgentConf` body it checked by its allocation, checks a shared body once.
+    bodies: FxHashMap<Vec<u8>, Arc<Value>>,
+    /// Agent ids by their text, shared by the inputs of one agent (an `Arc<str>` made per
+    /// input was an allocation and a free per input).
+    agents: FxHashMap<Vec<u8>, Arc<str>>,
 }
+
+/// What follows a body in a written input; the searcher is built once (building one per search
+/// cost more than the search).
+static RESPONSE_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b",\"response\":"));
+
+/// Agent ids kept at most (cleared when full, as the bodies are).
+const AGENT_CACHE_ENTRIES: usize = 1 << 16;
 
 /// Bodies kept at most (the map is cleared when full: bounded memory, no bookkeeping).
 const BODY_CACHE_ENTRIES: usize = 256;
@@ -152,7 +168,17 @@ impl QuickInputs {
         if agent.contains(&b'\\') {
             return None;
         }
-        let agent = std::str::from_utf8(agent).ok()?;
+        let agent = match self.agents.get(agent) {
+            Some(known) => Arc::clone(known),
+            None => {
+                let text: Arc<str> = Arc::from(std::str::from_utf8(agent).ok()?);
+                if self.agents.len() >= AGENT_CACHE_ENTRIES {
+                    self.agents.clear();
+                }
+                self.agents.insert(agent.to_vec(), Arc::clone(&text));
+                text
+            }
+        };
         let rest = rest[end + 1..].strip_prefix(b",\"body\":")?;
         let body = self.body(rest)?;
         Some((at, Input::new(op, agent, body)))
@@ -184,20 +210,29 @@ impl QuickInputs {
     }
 
     /// The JSON value at the start of `rest`.
-    fn body(&mut self, rest: &[u8]) -> Option<Value> {
+    fn body(&mut self, rest: &[u8]) -> Option<Arc<Value>> {
+        // The writer puts `,"response":` right after the body, so the text before its first
+        // occurrence is the body, or (when the body itself holds those characters) a proper
+        // prefix of it, which is never a whole JSON value and so never a key of the cache: a
+        // hit is the body, found without reading it through.
+        if let Some(end) = RESPONSE_KEY.find(rest)
+            && let Some(value) = self.bodies.get(&rest[..end])
+        {
+            return Some(Arc::clone(value));
+        }
         // Find where the value ends without building it, to look it up by its text.
         let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
         values.next()?.ok()?;
         let text = &rest[..values.byte_offset()];
         if let Some(value) = self.bodies.get(text) {
-            return Some(value.clone());
+            return Some(Arc::clone(value));
         }
-        let value: Value = serde_json::from_slice(text).ok()?;
+        let value: Arc<Value> = Arc::new(serde_json::from_slice(text).ok()?);
         if text.len() <= BODY_CACHE_MAX_BYTES {
             if self.bodies.len() >= BODY_CACHE_ENTRIES {
                 self.bodies.clear();
             }
-            self.bodies.insert(text.to_vec(), value.clone());
+            self.bodies.insert(text.to_vec(), Arc::clone(&value));
         }
         Some(value)
     }
