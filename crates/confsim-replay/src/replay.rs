@@ -16,8 +16,9 @@ use crate::compare::Comparator;
 use crate::error::{ReplayError, Result};
 use crate::outcome::{Outcome, Torn, Verdict};
 use crate::scan::{Lead, Scanned};
+use confsim_core::{Input, SimTime};
 use confsim_engine::{Engine, EngineError, Step, Stopwatch};
-use confsim_journal::Header;
+use confsim_journal::{Header, JournalError, TornTail};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -42,9 +43,14 @@ pub fn replay_file(path: &Path) -> Result<Outcome> {
             .map(|file| BufReader::with_capacity(READ_BUFFER, file))
             .map_err(|error| ReplayError::io(&name, error))
     };
-    replay_with(&name, open()?, open()?, |header, comparator| {
-        Engine::new_piped(header, comparator)
-    })
+    let (lead, header) = Lead::new(open()?).map_err(|error| ReplayError::journal(&name, error))?;
+    replay_with(
+        &name,
+        AheadThread::start(lead),
+        header,
+        open()?,
+        Engine::new_piped,
+    )
 }
 
 /// Replays a journal held in memory; `name` names it in the outcome and in errors.
@@ -55,16 +61,155 @@ pub fn replay_bytes(name: &str, journal: &[u8]) -> Result<Outcome> {
 /// Replays a journal given two independent readers of the same bytes: `lead` is read ahead of
 /// the engine for the inputs, `follow` behind it for the comparison.
 pub fn replay_readers<L: BufRead, F: BufRead>(name: &str, lead: L, follow: F) -> Result<Outcome> {
-    replay_with(name, lead, follow, |header, comparator| {
-        Engine::new(header, comparator)
-    })
+    let (lead, header) = Lead::new(lead).map_err(|error| ReplayError::journal(name, error))?;
+    replay_with(name, lead, header, follow, Engine::new)
+}
+
+/// What the lead cursor tells the replay: the recorded inputs in order, then how the journal
+/// ended.
+trait Inputs {
+    /// The next recorded input: its `seq`, its time and the input.
+    fn next_input(&mut self) -> Result<Option<(u64, SimTime, Input)>, JournalError>;
+    /// Once `next_input` has returned `None`: the records, the last one's time, a torn tail.
+    fn end(self) -> Result<LeadEnd, JournalError>;
+}
+
+/// How the recorded journal ended.
+#[derive(Debug)]
+struct LeadEnd {
+    records: u64,
+    last_at: Option<SimTime>,
+    torn_tail: Option<TornTail>,
+}
+
+impl<R: BufRead> Inputs for Lead<R> {
+    fn next_input(&mut self) -> Result<Option<(u64, SimTime, Input)>, JournalError> {
+        loop {
+            match self.next()? {
+                None => return Ok(None),
+                // Events are the engine's to produce; the comparison checks them.
+                Some(Scanned::Event) => {}
+                Some(Scanned::Input { seq, at, input }) => return Ok(Some((seq, at, input))),
+            }
+        }
+    }
+
+    fn end(self) -> Result<LeadEnd, JournalError> {
+        Ok(LeadEnd {
+            records: self.records(),
+            last_at: self.last_at()?,
+            torn_tail: self.torn_tail().cloned(),
+        })
+    }
+}
+
+/// Inputs in a batch handed from the lead thread.
+const AHEAD_BATCH: usize = 256;
+/// Batches in flight at most: the lead runs at most this far ahead, so memory stays bounded.
+const AHEAD_QUEUED: usize = 4;
+
+enum Ahead {
+    Inputs(Vec<(u64, SimTime, Input)>),
+    End(Result<LeadEnd, JournalError>),
+}
+
+/// The lead cursor on a thread of its own, for a file: scanning every line for the inputs
+/// (a fifth of a load journal) was a quarter of a replay's engine thread. The inputs come in
+/// order, in bounded batches; a journal error comes after the inputs before it, as the inline
+/// cursor would meet it.
+struct AheadThread {
+    rx: std::sync::mpsc::Receiver<Ahead>,
+    batch: std::vec::IntoIter<(u64, SimTime, Input)>,
+    end: Option<Result<LeadEnd, JournalError>>,
+}
+
+impl AheadThread {
+    fn start<R: BufRead + Send + 'static>(mut lead: Lead<R>) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD_QUEUED);
+        // If the replay stops early (its receiver dropped), the sends fail and the thread ends.
+        std::thread::spawn(move || {
+            let mut batch = Vec::with_capacity(AHEAD_BATCH);
+            loop {
+                match lead.next_input() {
+                    Ok(Some(input)) => {
+                        batch.push(input);
+                        if batch.len() == AHEAD_BATCH {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(AHEAD_BATCH));
+                            if tx.send(Ahead::Inputs(full)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        let _ = tx.send(Ahead::Inputs(batch));
+                        let _ = tx.send(Ahead::End(lead.end()));
+                        return;
+                    }
+                    Err(error) => {
+                        let _ = tx.send(Ahead::Inputs(batch));
+                        let _ = tx.send(Ahead::End(Err(error)));
+                        return;
+                    }
+                }
+            }
+        });
+        AheadThread {
+            rx,
+            batch: Vec::new().into_iter(),
+            end: None,
+        }
+    }
+}
+
+impl Inputs for AheadThread {
+    fn next_input(&mut self) -> Result<Option<(u64, SimTime, Input)>, JournalError> {
+        loop {
+            if let Some(input) = self.batch.next() {
+                return Ok(Some(input));
+            }
+            // The end reached: no more inputs, or the journal's error (returned once, as the
+            // inline cursor returns it, and the replay stops there).
+            if matches!(self.end, Some(Err(_)))
+                && let Some(Err(error)) = self.end.take()
+            {
+                return Err(error);
+            }
+            if self.end.is_some() {
+                return Ok(None);
+            }
+            match self.rx.recv() {
+                Ok(Ahead::Inputs(batch)) => self.batch = batch.into_iter(),
+                Ok(Ahead::End(end)) => self.end = Some(end),
+                Err(_) => {
+                    return Err(JournalError::Write(std::io::Error::other(
+                        "the journal's reading thread stopped",
+                    )));
+                }
+            }
+        }
+    }
+
+    fn end(mut self) -> Result<LeadEnd, JournalError> {
+        while self.end.is_none() {
+            if self.next_input()?.is_none() {
+                break;
+            }
+        }
+        self.end.take().unwrap_or_else(|| {
+            Err(JournalError::Write(std::io::Error::other(
+                "the journal's reading thread stopped",
+            )))
+        })
+    }
 }
 
 /// The replay, with the engine `make_engine` makes from the header and the comparison: inline for
 /// any reader, piped for readers that can move to another thread.
-fn replay_with<L: BufRead, F: BufRead>(
+fn replay_with<F: BufRead>(
     name: &str,
-    lead: L,
+    mut lead: impl Inputs,
+    header: Header,
     follow: F,
     make_engine: impl FnOnce(&Header, Comparator<F>) -> Result<Engine<Comparator<F>>, EngineError>,
 ) -> Result<Outcome> {
@@ -77,18 +222,13 @@ fn replay_with<L: BufRead, F: BufRead>(
         error,
     };
 
-    let (mut lead, header) = Lead::new(lead).map_err(journal_error)?;
     let mut engine = make_engine(&header, Comparator::new(name, follow)).map_err(engine_error)?;
     let produced = |engine: &Engine<_>| {
         let (inputs, events) = engine.counts();
         inputs + events
     };
 
-    while let Some(scanned) = lead.next().map_err(journal_error)? {
-        let Scanned::Input { seq, at, input } = scanned else {
-            // Events are the engine's to produce; the comparison checks them.
-            continue;
-        };
+    while let Some((seq, at, input)) = lead.next_input().map_err(journal_error)? {
         while produced(&engine) + 1 < seq {
             if engine.step(at, &mut ()).map_err(engine_error)? == Step::Idle {
                 break;
@@ -106,16 +246,14 @@ fn replay_with<L: BufRead, F: BufRead>(
     // After the last input, what the timers imply up to the last recorded instant. Not beyond:
     // a journal ends where its run stopped (a scenario's `until`, a gateway shut down), and
     // timers due later had not fired.
-    let end = lead
-        .last_at()
-        .map_err(journal_error)?
-        .unwrap_or(header.start);
+    let lead = lead.end().map_err(journal_error)?;
+    let end = lead.last_at.unwrap_or(header.start);
     while engine.step(end, &mut ()).map_err(engine_error)? != Step::Idle {}
 
     let (summary, comparator, _platform) = engine.finish().map_err(engine_error)?;
     let tally = comparator.finish()?;
 
-    let records = lead.records();
+    let records = lead.records;
     let wall_secs = stopwatch.elapsed().as_secs_f64();
     let verdict = if tally.differences == 0 {
         Verdict::Identical
@@ -134,7 +272,7 @@ fn replay_with<L: BufRead, F: BufRead>(
         further_differences: tally.differences.saturating_sub(1),
         first_divergence: tally.first,
         reformatted: tally.reformatted,
-        torn_tail: lead.torn_tail().map(|t| Torn {
+        torn_tail: lead.torn_tail.map(|t| Torn {
             line: t.line,
             bytes: t.bytes,
         }),

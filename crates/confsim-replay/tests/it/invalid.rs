@@ -3,10 +3,10 @@
 
 use crate::support::{bundled, join, split};
 use confsim_journal::{JournalError, JournalReader};
-use confsim_replay::{ReplayError, replay_bytes};
+use confsim_replay::{ReplayError, replay_bytes, replay_file};
 
 fn not_a_journal(bytes: &[u8]) -> (u64, String) {
-    match replay_bytes("bad.jsonl", bytes) {
+    let found = match replay_bytes("bad.jsonl", bytes) {
         Err(ReplayError::NotAJournal {
             journal,
             line,
@@ -17,7 +17,26 @@ fn not_a_journal(bytes: &[u8]) -> (u64, String) {
         }
         Err(other) => panic!("expected not-a-journal, got {other}"),
         Ok(outcome) => panic!("expected not-a-journal, got {}", outcome.human()),
+    };
+    // From a file the inputs are read on a thread of their own: the same error, same line.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    match replay_file(&path) {
+        Err(ReplayError::NotAJournal { line, reason, .. }) => {
+            assert_eq!(
+                (line, reason),
+                found,
+                "replay_file agrees with replay_bytes"
+            );
+        }
+        Err(other) => panic!("expected not-a-journal from the file, got {other}"),
+        Ok(outcome) => panic!(
+            "expected not-a-journal from the file, got {}",
+            outcome.human()
+        ),
     }
+    found
 }
 
 /// The line the journal's reader rejects, for comparison.
