@@ -14,11 +14,12 @@ use crate::scenario::Scenario;
 use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
 use crate::timeline::Timeline;
 use confsim_core::record::{InputRecord, Record};
-use confsim_core::{AgentId, ConfId, Content, EventType, Op, SimTime};
+use confsim_core::{AgentId, ConfId, Content, EventType, Input, Op, SimTime};
 use confsim_engine::{Clock, Engine, EngineError, Observer, Stopwatch, VirtualClock, WallClock};
 use confsim_journal::{Header, JournalError};
 use serde_json::Value;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How simulated time passes.
@@ -220,6 +221,63 @@ fn earliest(
     best
 }
 
+/// The scripted steps as inputs, in the order they run: by `at`, and steps with the same `at`
+/// in file order (a stable sort). Made once, before the run, so running a step reads the next
+/// entry of one vector instead of a step somewhere in the scenario (at 60,000 agents the steps
+/// are tens of megabytes, visited in time order, not file order), and so steps share their
+/// agent's id and equal bodies share one value (`Arc`): no copy of a body per input, and the
+/// platform, which remembers the last `requestAgentConf` body it checked by its allocation,
+/// checks a body that many steps send once.
+fn script(scenario: &Scenario) -> Vec<(SimTime, Input)> {
+    let mut order: Vec<&crate::scenario::StepSpec> = scenario.steps.iter().collect();
+    order.sort_by_key(|step| step.at);
+    let mut agents: rustc_hash::FxHashMap<&str, Arc<str>> = rustc_hash::FxHashMap::default();
+    // The last few distinct bodies: a script repeats a handful of bodies (per operation), and
+    // comparing a small value costs less than copying it.
+    let mut bodies: Vec<Arc<Value>> = Vec::new();
+    const BODIES: usize = 16;
+    order
+        .into_iter()
+        .map(|step| {
+            let agent = Arc::clone(
+                agents
+                    .entry(step.agent.0.as_str())
+                    .or_insert_with(|| Arc::from(step.agent.0.as_str())),
+            );
+            let body = match bodies.iter().find(|b| same_json(b, &step.body)) {
+                Some(shared) => Arc::clone(shared),
+                None => {
+                    let body = Arc::new(step.body.clone());
+                    if bodies.len() == BODIES {
+                        bodies.remove(0);
+                    }
+                    bodies.push(Arc::clone(&body));
+                    body
+                }
+            };
+            let at = scenario.start.saturating_add(step.at.0);
+            (at, Input::new(step.op, agent, body))
+        })
+        .collect()
+}
+
+/// Equal values written the same: objects' keys in the same order too (the journal writes a
+/// body's keys in its order, and `Value`'s own equality ignores it).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && same_json(vx, vy))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(vx, vy)| same_json(vx, vy))
+        }
+        _ => a == b,
+    }
+}
+
 /// Runs `scenario`, journaling to `out`; returns the report and the writer.
 pub fn run<W: Write + Send + 'static>(
     scenario: &Scenario,
@@ -254,13 +312,8 @@ pub fn run_with_progress<W: Write + Send + 'static>(
     // Steps run in order of `at`, and steps with the same `at` in file order (a stable sort).
     // The runner walks them with a cursor rather than queueing them all in the engine: the
     // engine's queue then holds only platform timers, which keeps it small and fast.
-    let mut order: Vec<usize> = (0..scenario.steps.len()).collect();
-    order.sort_by_key(|i| scenario.steps[*i].at);
-    let step_due = |k: usize| {
-        order
-            .get(k)
-            .map(|i| scenario.start.saturating_add(scenario.steps[*i].at.0))
-    };
+    let script = script(scenario);
+    let step_due = |k: usize| script.get(k).map(|(at, _)| *at);
     let mut cursor = 0usize;
     // The next step's due time, kept rather than looked up again before every item: it changes
     // only when a step runs.
@@ -304,7 +357,9 @@ pub fn run_with_progress<W: Write + Send + 'static>(
         match next {
             Next::Step => {
                 engine.set_time(deadline)?;
-                engine.submit(scenario.steps[order[cursor]].input(), &mut observer)?;
+                if let Some((_, input)) = script.get(cursor) {
+                    engine.submit(input.clone(), &mut observer)?;
+                }
                 cursor += 1;
                 next_step = step_due(cursor);
             }
@@ -420,6 +475,51 @@ fn peak_memory_bytes() -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Bodies are shared only when they would be written the same, key order included.
+    #[test]
+    fn bodies_are_the_same_only_when_written_the_same() {
+        let a = json!({"memberNum": 4, "time": 60, "list": [1, {"x": null}]});
+        assert!(same_json(&a, &a.clone()));
+        let reordered: Value =
+            serde_json::from_str(r#"{"time": 60, "memberNum": 4, "list": [1, {"x": null}]}"#)
+                .unwrap_or_default();
+        assert_eq!(a, reordered, "equal as values");
+        assert!(!same_json(&a, &reordered), "but written in another order");
+        assert!(!same_json(&json!({"n": 4}), &json!({"n": 4.0})));
+        assert!(!same_json(&json!([1, 2]), &json!([1, 2, 3])));
+        assert!(same_json(&Value::Null, &Value::Null));
+    }
+
+    /// The script runs steps by `at`, equal times in file order, each with its own agent and
+    /// body; equal bodies are one shared value.
+    #[test]
+    fn the_script_orders_steps_and_shares_equal_bodies() {
+        let text = r#"{
+            "name": "s", "seed": 1, "start": "2026-01-05T09:00:00Z",
+            "agents": [{"ids": "101-103", "signedIn": true}],
+            "steps": [
+                {"at": "2s", "agent": "103", "op": "releaseAgentConf"},
+                {"at": "1s", "agent": "101", "op": "requestAgentConf", "body": {"memberNum": 4}},
+                {"at": "1s", "agent": "102", "op": "requestAgentConf", "body": {"memberNum": 4}},
+                {"at": "0s", "agent": "103", "op": "requestAgentConf", "body": {"memberNum": 3}}
+            ]
+        }"#;
+        let scenario = crate::scenario::parse(text, std::path::Path::new("s.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let script = script(&scenario);
+        let agents: Vec<&str> = script.iter().map(|(_, i)| &*i.agent).collect();
+        assert_eq!(agents, ["103", "101", "102", "103"]);
+        let offsets: Vec<i64> = script
+            .iter()
+            .map(|(at, _)| at.as_unix_ms() - scenario.start.as_unix_ms())
+            .collect();
+        assert_eq!(offsets, [0, 1_000, 1_000, 2_000]);
+        assert!(Arc::ptr_eq(&script[1].1.body, &script[2].1.body));
+        assert!(!Arc::ptr_eq(&script[0].1.body, &script[1].1.body));
+        assert!(Arc::ptr_eq(&script[0].1.agent, &script[3].1.agent));
+        assert_eq!(*script[0].1.body, json!({"memberNum": 3}));
+    }
 
     #[test]
     fn the_earliest_source_runs_first_and_steps_then_wakes_then_timers_at_one_instant() {
