@@ -1,6 +1,6 @@
 //! Workloads shared by the benchmarks: scenarios built in code, so their size is a parameter.
 
-use confsim_core::{AgentGroup, AgentSet, Op, PlatformConfig, SimDuration, SimTime};
+use confsim_core::{AgentGroup, AgentRange, AgentSet, Op, PlatformConfig, SimDuration, SimTime};
 use confsim_scenario::scenario::{Dur, PathAgent, Scenario, StepSpec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -62,6 +62,24 @@ pub fn records_discarded(scenario: &Scenario) -> u64 {
         .unwrap_or_else(|e| panic!("{e}"))
         .0
         .records
+}
+
+/// Conference rounds per agent in the scaling workload, as in the engine bench.
+pub const SCALING_ROUNDS: u32 = 4;
+
+/// The scaling workload (issue 7, target 2): `cycles` over `agents` agents, with the
+/// platform's agent id range widened to hold them all (the default range, 101-59999, has room
+/// for 59,899).
+pub fn scaling_workload(agents: u32) -> Scenario {
+    let mut scenario = cycles(agents, SCALING_ROUNDS, 7);
+    let needed = AgentRange {
+        min: 101,
+        max: 101 + agents - 1,
+    };
+    if needed.max > scenario.platform.agent_id_range.max {
+        scenario.platform.agent_id_range = needed;
+    }
+    scenario
 }
 
 /// As `records_discarded`, with the journal written to a fresh temporary file.

@@ -10,34 +10,16 @@
 //! Run: `cargo bench -p confsim-benches --bench scaling`. Compare the two figures of one run
 //! with each other, not across runs or machines.
 
-use confsim_benches::{cycles, records_discarded};
-use confsim_core::AgentRange;
-use confsim_scenario::{RunOptions, Scenario, run};
+use confsim_benches::{records_discarded, scaling_workload};
+use confsim_scenario::{RunOptions, run};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-
-/// Conference rounds per agent, as in the engine bench.
-const ROUNDS: u32 = 4;
-
-/// `cycles` over `agents` agents, with the platform's agent id range widened to hold them all
-/// (the default range, 101-59999, has room for 59,899).
-fn workload(agents: u32) -> Scenario {
-    let mut scenario = cycles(agents, ROUNDS, 7);
-    let needed = AgentRange {
-        min: 101,
-        max: 101 + agents - 1,
-    };
-    if needed.max > scenario.platform.agent_id_range.max {
-        scenario.platform.agent_id_range = needed;
-    }
-    scenario
-}
 
 fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("scaling");
     group.sample_size(10);
     for agents in [1_000u32, 60_000] {
-        let scenario = workload(agents);
+        let scenario = scaling_workload(agents);
         let (report, _) = run(&scenario, &RunOptions::default(), std::io::sink()).unwrap();
         // The same work per agent at both sizes (the holds are drawn from one seeded stream).
         let per_agent = report.records as f64 / f64::from(agents);

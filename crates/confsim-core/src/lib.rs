@@ -11,6 +11,7 @@ pub mod causes;
 pub mod config;
 pub mod draws;
 pub mod event;
+pub mod hint;
 pub mod ids;
 pub mod input;
 mod notify;

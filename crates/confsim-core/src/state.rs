@@ -320,6 +320,22 @@ pub enum Timer {
     Agent(AgentId, u32),
 }
 
+impl Timer {
+    /// The conference the timer is for; `None` for an agent's.
+    pub fn conf(self) -> Option<ConfId> {
+        match self {
+            Timer::Step(conf, _)
+            | Timer::Warn(conf)
+            | Timer::End(conf)
+            | Timer::Voice(conf)
+            | Timer::Invite(conf, _)
+            | Timer::MemberVoice(conf, _)
+            | Timer::Op(conf, _) => Some(conf),
+            Timer::Agent(..) => None,
+        }
+    }
+}
+
 /// How `apply` or `fire` changed the pending timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TimerOp {
@@ -484,6 +500,13 @@ impl Conference {
     }
 }
 
+/// Cache lines a value of `size` bytes can span, wherever it starts.
+const fn lines_spanned(size: usize) -> usize {
+    size.div_ceil(64) + 1
+}
+const LINES_PER_AGENT: usize = lines_spanned(std::mem::size_of::<(AgentId, Agent)>());
+const LINES_PER_CONF: usize = lines_spanned(std::mem::size_of::<Option<Conference>>());
+
 /// Agent ids the dense index covers from its base: a million ids, 4 MB of index at most (only
 /// if an id that far up signs in); ids beyond it wait in a hash map.
 const DENSE_IDS: u32 = 1 << 20;
@@ -532,6 +555,14 @@ impl AgentTable {
 
     fn get(&self, id: &AgentId) -> Option<&Agent> {
         self.at(self.slot(*id)?)
+    }
+
+    /// Starts loading the agent in `slot` (see `hint`).
+    #[inline]
+    fn prefetch(&self, slot: usize) {
+        if let Some(agent) = self.slots.get(slot) {
+            crate::hint::prefetch(agent, LINES_PER_AGENT);
+        }
     }
 
     fn at(&self, slot: usize) -> Option<&Agent> {
@@ -635,6 +666,14 @@ impl ConfTable {
     /// The slot holding `id`: one lookup for a caller that reads and then changes it.
     fn slot(&self, id: &ConfId) -> Option<u32> {
         self.index.get(*id)
+    }
+
+    /// Starts loading the conference in `slot` (see `hint`).
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        if let Some(conf) = self.slots.get(slot as usize) {
+            crate::hint::prefetch(conf, LINES_PER_CONF);
+        }
     }
 
     fn at(&self, slot: u32) -> Option<&Conference> {
@@ -1301,6 +1340,58 @@ impl Platform {
         ops::apply(self, at, id, input);
     }
 
+    /// Starts loading the state `timer` will read when it fires: a hint with no effect on
+    /// state (see `hint`). The engine names the timer after the one it is firing, so that its
+    /// conference or agent is in the cache when it comes up rather than a trip to memory away.
+    #[inline]
+    pub fn prefetch(&self, timer: Timer) {
+        match timer.conf() {
+            Some(conf) => {
+                if let Some(slot) = self.confs.slot(&conf) {
+                    self.confs.prefetch(slot);
+                }
+            }
+            None => {
+                if let Timer::Agent(id, _) = timer {
+                    self.prefetch_agent(id);
+                }
+            }
+        }
+    }
+
+    /// Starts loading agent `id` (see `hint`): the runner names the agent of a step a few
+    /// steps ahead.
+    #[inline]
+    pub fn prefetch_agent(&self, id: AgentId) {
+        if let Some(slot) = self.agents.slot(id) {
+            self.agents.prefetch(slot);
+        }
+    }
+
+    /// Starts loading the conference agent `id` is in, if any (see `hint`). Reads the agent:
+    /// meant for one named to `prefetch_agent` a little earlier.
+    #[inline]
+    pub fn prefetch_conf_of(&self, id: AgentId) {
+        if let Some(conf) = self.agents.get(&id).and_then(|a| a.conf)
+            && let Some(slot) = self.confs.slot(&conf)
+        {
+            self.confs.prefetch(slot);
+        }
+    }
+
+    /// Starts loading what firing `timer` reads besides its conference: the chair, and the
+    /// member list (see `hint`). Reads the conference: meant for a timer whose conference was
+    /// named to `prefetch` a little earlier.
+    #[inline]
+    pub fn prefetch_people(&self, timer: Timer) {
+        if let Some(conf) = timer.conf().and_then(|id| self.confs.get(&id)) {
+            self.prefetch_agent(conf.chair);
+            if let Some(first) = conf.members.first() {
+                crate::hint::prefetch(first, 2);
+            }
+        }
+    }
+
     /// Fires a due timer: appends the events it emits, in order, to `out` (they all happen at
     /// the timer's due time), consuming what triggered it. A timer that no longer matches the
     /// state emits nothing.
@@ -1716,6 +1807,51 @@ mod tests {
         let mut ids: Vec<u64> = a.values().map(|c| c.id.0).collect();
         ids.sort_unstable();
         assert_eq!(ids, [2, 3]);
+    }
+
+    /// Prefetch hints name every kind of timer and agent, present or not, and change
+    /// nothing: the platform is equal before and after, and has the same pending timers.
+    #[test]
+    fn prefetch_hints_change_nothing() {
+        let chair = AgentId(101);
+        let id = ConfId(CONF_ID_BASE);
+        let mut p = Platform::new(PlatformConfig::default(), 7, &[]);
+        p.agent_entry(chair).conf = Some(id);
+        let mut c = conf(id.0, chair.0);
+        c.members.push(Member::new(
+            0,
+            Address::Agent(chair),
+            MemberStatus::Joined,
+            SimTime::from_unix_ms(0),
+        ));
+        p.insert_conference(c);
+        p.finish(&mut Vec::new());
+        let before = p.clone();
+        let gone = ConfId(CONF_ID_BASE + 99 * CONF_ID_STRIDE);
+        for conf in [id, gone] {
+            for timer in [
+                Timer::Step(conf, 0),
+                Timer::Warn(conf),
+                Timer::End(conf),
+                Timer::Voice(conf),
+                Timer::Invite(conf, 1),
+                Timer::MemberVoice(conf, 1),
+                Timer::Op(conf, 1),
+            ] {
+                assert_eq!(timer.conf(), Some(conf));
+                p.prefetch(timer);
+                p.prefetch_people(timer);
+            }
+        }
+        for agent in [chair, AgentId(102), AgentId(u32::MAX)] {
+            assert_eq!(Timer::Agent(agent, 0).conf(), None);
+            p.prefetch(Timer::Agent(agent, 0));
+            p.prefetch_people(Timer::Agent(agent, 0));
+            p.prefetch_agent(agent);
+            p.prefetch_conf_of(agent);
+        }
+        assert_eq!(p, before);
+        assert_eq!(p.pending_timers(), before.pending_timers());
     }
 
     /// An application moved on a step, without comparing its timers, and then touched again

@@ -341,6 +341,16 @@ impl<W: Write> Engine<W> {
         match item {
             Item::Driver(token) => Ok(Step::Driver(token)),
             Item::Platform(timer) => {
+                // Hints for the next two timers (see `confsim_core::hint`): the second's
+                // conference, and the next one's chair and members, its conference named one
+                // item ago.
+                if let Some(Queued(Item::Platform(after))) = self.scheduler.upcoming_second() {
+                    self.platform.prefetch(*after);
+                }
+                if let Some(Queued(Item::Platform(next))) = self.scheduler.upcoming() {
+                    self.platform.prefetch(*next);
+                    self.platform.prefetch_people(*next);
+                }
                 let mut fired = std::mem::take(&mut self.fired);
                 self.platform.fire(timer, &mut fired, &mut self.timer_ops);
                 self.apply_timer_ops();

@@ -838,6 +838,26 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         }
     }
 
+    /// The item most likely to come next, for a prefetch hint: the near level's earliest
+    /// entry, without settling (it may be cancelled, or something earlier may be scheduled
+    /// before it is popped). `None` when the near level is empty.
+    #[inline]
+    pub fn upcoming(&self) -> Option<&T> {
+        let entry = self.near.peek()?;
+        self.slots.get(entry.slot as usize).map(|slot| &slot.item)
+    }
+
+    /// The item likely to come after `upcoming`, when the near level's array holds it (see
+    /// `upcoming`).
+    #[inline]
+    pub fn upcoming_second(&self) -> Option<&T> {
+        if self.near.spilled > 0 {
+            return None;
+        }
+        let entry = self.near.small[..self.near.small_len].iter().rev().nth(1)?;
+        self.slots.get(entry.slot as usize).map(|slot| &slot.item)
+    }
+
     /// When the earliest pending item is due.
     pub fn next_deadline(&mut self) -> Option<SimTime> {
         self.settle();
@@ -912,6 +932,24 @@ mod tests {
 
     fn t(ms: i64) -> SimTime {
         SimTime::from_unix_ms(ms)
+    }
+
+    /// The hints name what comes next while nothing changes in between: after each pop, the
+    /// next two items in order (the near level's array holds them all here).
+    #[test]
+    fn the_upcoming_items_are_the_next_two_to_come_out() {
+        let mut s = Scheduler::new();
+        for (due, item) in [(30, 'c'), (10, 'a'), (20, 'b'), (40, 'd')] {
+            s.schedule_at(t(due), item);
+        }
+        let mut expected = vec!['a', 'b', 'c', 'd'].into_iter().peekable();
+        while let Some((_, popped)) = s.pop_due(t(100)) {
+            assert_eq!(Some(popped), expected.next());
+            let rest: Vec<char> = expected.clone().collect();
+            assert_eq!(s.upcoming().copied(), rest.first().copied());
+            assert_eq!(s.upcoming_second().copied(), rest.get(1).copied());
+        }
+        assert_eq!(expected.next(), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::expect::{self, Verdict};
 use crate::load::{LoadDriver, Touch, TouchSink};
 use crate::report::{BEHIND_MS, Latency, Report};
-use crate::scenario::Scenario;
+use crate::scenario::{Dur, Scenario};
 use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
 use crate::timeline::Timeline;
 use confsim_core::record::{InputRecord, Record};
@@ -228,16 +228,20 @@ fn earliest(
 /// agent's id and equal bodies share one value (`Arc`): no copy of a body per input, and the
 /// platform, which remembers the last `requestAgentConf` body it checked by its allocation,
 /// checks a body that many steps send once.
-fn script(scenario: &Scenario) -> Vec<(SimTime, Input)> {
-    let mut order: Vec<&crate::scenario::StepSpec> = scenario.steps.iter().collect();
-    order.sort_by_key(|step| step.at);
+fn script(scenario: &Scenario) -> Vec<Scripted> {
     let mut agents: rustc_hash::FxHashMap<&str, Arc<str>> = rustc_hash::FxHashMap::default();
     // The last few distinct bodies: a script repeats a handful of bodies (per operation), and
     // comparing a small value costs less than copying it.
     let mut bodies: Vec<Arc<Value>> = Vec::new();
     const BODIES: usize = 16;
-    order
-        .into_iter()
+    // Made in file order, then sorted: the steps' strings and bodies are read where they lie,
+    // front to back, and the sort moves inputs that carry their own key. (Sorting references
+    // to the steps by `at` and then making the inputs in time order read every step at random,
+    // twice: at 60,000 agents that was a tenth of the run.)
+    let range = scenario.platform.agent_id_range;
+    let mut inputs: Vec<(Dur, Option<AgentId>, Input)> = scenario
+        .steps
+        .iter()
         .map(|step| {
             let agent = Arc::clone(
                 agents
@@ -255,10 +259,47 @@ fn script(scenario: &Scenario) -> Vec<(SimTime, Input)> {
                     body
                 }
             };
-            let at = scenario.start.saturating_add(step.at.0);
-            (at, Input::new(step.op, agent, body))
+            let id = range.parse_path_id(&agent);
+            (step.at, id, Input::new(step.op, agent, body))
+        })
+        .collect();
+    // Stable: steps with the same `at` keep their file order.
+    inputs.sort_by_key(|(at, _, _)| *at);
+    inputs
+        .into_iter()
+        .map(|(at, agent, input)| Scripted {
+            at: scenario.start.saturating_add(at.0),
+            agent,
+            input,
         })
         .collect()
+}
+
+/// A scripted step, ready to run.
+#[derive(Debug)]
+struct Scripted {
+    at: SimTime,
+    /// The step's agent, when its path id is one: read ahead of the step to name the agent to
+    /// the processor's cache (`Platform::prefetch_agent`) without reading the id's text,
+    /// which is itself somewhere in memory.
+    agent: Option<AgentId>,
+    input: Input,
+}
+
+/// Hints for the next two steps' state (see `confsim_core::hint`): at 60,000 agents a step's
+/// agent and conference are rarely in the cache, and steps are several records apart, time
+/// enough for memory to arrive. The one after next: its agent. The next: its agent id's text
+/// (which `decide` parses) and its conference, found through its agent, named one step ago.
+fn prefetch_steps(platform: &confsim_core::Platform, ahead: &[Scripted]) {
+    if let Some(id) = ahead.get(1).and_then(|step| step.agent) {
+        platform.prefetch_agent(id);
+    }
+    if let Some(next) = ahead.first() {
+        confsim_core::hint::prefetch(next.input.agent.as_bytes(), 1);
+        if let Some(id) = next.agent {
+            platform.prefetch_conf_of(id);
+        }
+    }
 }
 
 /// Equal values written the same: objects' keys in the same order too (the journal writes a
@@ -312,12 +353,11 @@ pub fn run_with_progress<W: Write + Send + 'static>(
     // Steps run in order of `at`, and steps with the same `at` in file order (a stable sort).
     // The runner walks them with a cursor rather than queueing them all in the engine: the
     // engine's queue then holds only platform timers, which keeps it small and fast.
-    let script = script(scenario);
-    let step_due = |k: usize| script.get(k).map(|(at, _)| *at);
-    let mut cursor = 0usize;
+    let mut script = script(scenario).into_iter();
+    let step_due = |rest: &[Scripted]| rest.first().map(|step| step.at);
     // The next step's due time, kept rather than looked up again before every item: it changes
     // only when a step runs.
-    let mut next_step = step_due(cursor);
+    let mut next_step = step_due(script.as_slice());
     let until = scenario.until.map(|u| scenario.start.saturating_add(u.0));
     let mut timeline = Timeline::new(scenario.start, scenario.until.map(|u| u.0));
 
@@ -357,11 +397,11 @@ pub fn run_with_progress<W: Write + Send + 'static>(
         match next {
             Next::Step => {
                 engine.set_time(deadline)?;
-                if let Some((_, input)) = script.get(cursor) {
-                    engine.submit(input.clone(), &mut observer)?;
+                if let Some(step) = script.next() {
+                    prefetch_steps(engine.platform(), script.as_slice());
+                    engine.submit(step.input, &mut observer)?;
                 }
-                cursor += 1;
-                next_step = step_due(cursor);
+                next_step = step_due(script.as_slice());
             }
             Next::Wake => {
                 engine.set_time(deadline)?;
@@ -508,17 +548,23 @@ mod tests {
         let scenario = crate::scenario::parse(text, std::path::Path::new("s.json"))
             .unwrap_or_else(|e| panic!("{e}"));
         let script = script(&scenario);
-        let agents: Vec<&str> = script.iter().map(|(_, i)| &*i.agent).collect();
+        let agents: Vec<&str> = script.iter().map(|s| &*s.input.agent).collect();
         assert_eq!(agents, ["103", "101", "102", "103"]);
+        let ids: Vec<Option<AgentId>> = script.iter().map(|s| s.agent).collect();
+        assert_eq!(
+            ids,
+            [103, 101, 102, 103].map(|id| Some(AgentId(id))),
+            "each step's agent id, parsed"
+        );
         let offsets: Vec<i64> = script
             .iter()
-            .map(|(at, _)| at.as_unix_ms() - scenario.start.as_unix_ms())
+            .map(|s| s.at.as_unix_ms() - scenario.start.as_unix_ms())
             .collect();
         assert_eq!(offsets, [0, 1_000, 1_000, 2_000]);
-        assert!(Arc::ptr_eq(&script[1].1.body, &script[2].1.body));
-        assert!(!Arc::ptr_eq(&script[0].1.body, &script[1].1.body));
-        assert!(Arc::ptr_eq(&script[0].1.agent, &script[3].1.agent));
-        assert_eq!(*script[0].1.body, json!({"memberNum": 3}));
+        assert!(Arc::ptr_eq(&script[1].input.body, &script[2].input.body));
+        assert!(!Arc::ptr_eq(&script[0].input.body, &script[1].input.body));
+        assert!(Arc::ptr_eq(&script[0].input.agent, &script[3].input.agent));
+        assert_eq!(*script[0].input.body, json!({"memberNum": 3}));
     }
 
     #[test]
