@@ -848,13 +848,18 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     }
 
     /// The item likely to come after `upcoming`, when the near level's array holds it (see
-    /// `upcoming`).
+    /// `upcoming`); and a prefetch hint for the slot of the item after that.
     #[inline]
     pub fn upcoming_second(&self) -> Option<&T> {
         if self.near.spilled > 0 {
             return None;
         }
-        let entry = self.near.small[..self.near.small_len].iter().rev().nth(1)?;
+        let mut ahead = self.near.small[..self.near.small_len].iter().rev().skip(1);
+        let entry = ahead.next()?;
+        // And the one after it: its slot, which names the item, read when it is second.
+        if let Some(third) = ahead.next().and_then(|e| self.slots.get(e.slot as usize)) {
+            confsim_core::hint::prefetch(third, 1);
+        }
         self.slots.get(entry.slot as usize).map(|slot| &slot.item)
     }
 

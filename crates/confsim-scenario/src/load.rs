@@ -751,6 +751,13 @@ impl<'a> LoadDriver<'a> {
         let Some((_, wake)) = self.queue.pop() else {
             return Ok(());
         };
+        // A hint (see `confsim_core::hint`): the next wake-up to release a conference reads
+        // its chair and conference, which after a hold of minutes are rarely in the cache.
+        if let Some(Wake::Release { agent, conf, .. }) = self.queue.upcoming() {
+            let platform = engine.platform();
+            platform.prefetch_agent(*agent);
+            platform.prefetch(confsim_core::Timer::End(*conf));
+        }
         let now = engine.now();
         match wake {
             Wake::Arrival { generator } => {

@@ -148,6 +148,13 @@ impl<T> WakeQueue<T> {
         Some(SimTime::from_unix_ms(first))
     }
 
+    /// The item likely to come next, for a prefetch hint: the last of the second being run,
+    /// ignoring `soon` (an item that might come first, but rarely does).
+    #[inline]
+    pub(crate) fn upcoming(&self) -> Option<&T> {
+        self.current.last().map(|e| &e.item)
+    }
+
     /// Removes and returns the earliest item.
     pub(crate) fn pop(&mut self) -> Option<(SimTime, T)> {
         if self.current.is_empty() && self.soon.is_empty() {
@@ -227,6 +234,22 @@ mod tests {
             vec![(t(10), 'b'), (t(10), 'd'), (t(20), 'a'), (t(20), 'c')]
         );
         assert_eq!(q.next_due(), None);
+    }
+
+    /// The hint names the next item of the second being run, once it has been reached.
+    #[test]
+    fn the_upcoming_item_is_the_next_of_the_second_being_run() {
+        let mut q = WakeQueue::new(t(0));
+        assert_eq!(q.upcoming(), None, "nothing reached yet");
+        for (due, item) in [(30, 'c'), (10, 'a'), (20, 'b')] {
+            q.push(t(due), item);
+        }
+        assert_eq!(q.pop(), Some((t(10), 'a')));
+        assert_eq!(q.upcoming(), Some(&'b'));
+        assert_eq!(q.pop(), Some((t(20), 'b')));
+        assert_eq!(q.upcoming(), Some(&'c'));
+        assert_eq!(q.pop(), Some((t(30), 'c')));
+        assert_eq!(q.upcoming(), None);
     }
 
     /// Random pushes and pops over spans from milliseconds to days (past the ring, so the far
