@@ -500,6 +500,9 @@ impl Conference {
     }
 }
 
+/// Agents from which prefetch hints pay (see `Platform::hints_pay`).
+const HINTS_FROM_AGENTS: usize = 4_000;
+
 /// Cache lines a value of `size` bytes can span, wherever it starts.
 const fn lines_spanned(size: usize) -> usize {
     size.div_ceil(64) + 1
@@ -1340,6 +1343,15 @@ impl Platform {
         ops::apply(self, at, id, input);
     }
 
+    /// Whether prefetch hints are worth their cost: they take about a hundred instructions per
+    /// record, which pays when the agents' and conferences' state is larger than the L2 cache
+    /// (1-2 MB: some 500 bytes an agent with its conference and timers, so a few thousand
+    /// agents), and is waste when it fits. Drivers ask before hinting.
+    #[inline]
+    pub fn hints_pay(&self) -> bool {
+        self.agents.slots.len() >= HINTS_FROM_AGENTS
+    }
+
     /// Starts loading the state `timer` will read when it fires: a hint with no effect on
     /// state (see `hint`). The engine names the timer after the one it is firing, so that its
     /// conference or agent is in the cache when it comes up rather than a trip to memory away.
@@ -1852,6 +1864,21 @@ mod tests {
         }
         assert_eq!(p, before);
         assert_eq!(p.pending_timers(), before.pending_timers());
+    }
+
+    /// Hints are for platforms whose state outgrows the cache: not for a handful of agents,
+    /// yes from `HINTS_FROM_AGENTS`.
+    #[test]
+    fn hints_pay_from_a_few_thousand_agents() {
+        let roster = |n: u32| vec![AgentGroup::new(crate::AgentSet::Range(101, 100 + n))];
+        let small = Platform::new(PlatformConfig::default(), 7, &roster(10));
+        assert!(!small.hints_pay());
+        let large = Platform::new(
+            PlatformConfig::default(),
+            7,
+            &roster(HINTS_FROM_AGENTS as u32),
+        );
+        assert!(large.hints_pay());
     }
 
     /// An application moved on a step, without comparing its timers, and then touched again

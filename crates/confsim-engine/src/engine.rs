@@ -343,13 +343,14 @@ impl<W: Write> Engine<W> {
             Item::Platform(timer) => {
                 // Hints for the next two timers (see `confsim_core::hint`): the second's
                 // conference, and the next one's chair and members, its conference named one
-                // item ago.
-                if let Some(Queued(Item::Platform(after))) = self.scheduler.upcoming_second() {
-                    self.platform.prefetch(*after);
-                }
-                if let Some(Queued(Item::Platform(next))) = self.scheduler.upcoming() {
-                    self.platform.prefetch(*next);
-                    self.platform.prefetch_people(*next);
+                // item ago (when it was second).
+                if self.platform.hints_pay() {
+                    if let Some(Queued(Item::Platform(after))) = self.scheduler.upcoming_second() {
+                        self.platform.prefetch(*after);
+                    }
+                    if let Some(Queued(Item::Platform(next))) = self.scheduler.upcoming() {
+                        self.platform.prefetch_people(*next);
+                    }
                 }
                 let mut fired = std::mem::take(&mut self.fired);
                 self.platform.fire(timer, &mut fired, &mut self.timer_ops);

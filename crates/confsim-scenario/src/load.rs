@@ -753,7 +753,9 @@ impl<'a> LoadDriver<'a> {
         };
         // A hint (see `confsim_core::hint`): the next wake-up to release a conference reads
         // its chair and conference, which after a hold of minutes are rarely in the cache.
-        if let Some(Wake::Release { agent, conf, .. }) = self.queue.upcoming() {
+        if let Some(Wake::Release { agent, conf, .. }) = self.queue.upcoming()
+            && engine.platform().hints_pay()
+        {
             let platform = engine.platform();
             platform.prefetch_agent(*agent);
             platform.prefetch(confsim_core::Timer::End(*conf));

@@ -291,6 +291,9 @@ struct Scripted {
 /// enough for memory to arrive. The one after next: its agent. The next: its agent id's text
 /// (which `decide` parses) and its conference, found through its agent, named one step ago.
 fn prefetch_steps(platform: &confsim_core::Platform, ahead: &[Scripted]) {
+    if !platform.hints_pay() {
+        return;
+    }
     if let Some(id) = ahead.get(1).and_then(|step| step.agent) {
         platform.prefetch_agent(id);
     }
