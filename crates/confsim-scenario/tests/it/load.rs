@@ -513,3 +513,36 @@ fn bad_generators_are_refused_with_their_location() {
     );
     assert!(e.contains("load[0].pick: unknown variant `chairs`"), "{e}");
 }
+
+/// From a few thousand agents the engine, the runner and the load driver give the processor
+/// prefetch hints (`Platform::hints_pay`); a hint changes nothing. This run is large enough
+/// for them, with scripted steps and a closed loop, and is the same twice over, byte for
+/// byte, with every expectation met (debug builds also check the platform's bookkeeping on
+/// every change).
+#[test]
+fn a_run_large_enough_for_prefetch_hints_is_deterministic() {
+    let text = r#"{"name": "hinted", "seed": 11,
+        "platform": { "latency": { "minMs": 0, "maxMs": 50 } },
+        "agents": [ { "ids": "101-4200" } ],
+        "load": [ { "agents": "101-4100",
+            "body": { "memberNum": 4, "time": 3, "promptTime": 1 },
+            "arrival": { "closed": { "concurrency": 4000, "thinkTime": "20s" } },
+            "releaseAfter": { "uniform": ["30s", "4m"] } } ],
+        "steps": [
+            { "at": "1s", "agent": "4101", "op": "requestAgentConf", "body": { "memberNum": 3 } },
+            { "at": "1s", "agent": "4102", "op": "requestAgentConf", "body": { "memberNum": 3 } },
+            { "at": "2s", "agent": "4103", "op": "requestAgentConf", "body": { "memberNum": 3 } },
+            { "at": "90s", "agent": "4101", "op": "releaseAgentConf" },
+            { "at": "91s", "agent": "4103", "op": "releaseAgentConf" }
+        ],
+        "expect": [ { "count": "AgentConf_RequestSuccess", "min": 3 } ],
+        "until": "6m"}"#;
+    let scenario =
+        confsim_scenario::parse(text, Path::new("hinted.json")).unwrap_or_else(|e| panic!("{e}"));
+    let (first, journal) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
+    let (second, again) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
+    assert!(first.ok, "{:?}", first.expectations);
+    assert!(first.records > 10_000, "{} records", first.records);
+    assert_eq!(first.digest, second.digest);
+    assert!(journal == again, "the two journals differ");
+}
