@@ -1371,6 +1371,21 @@ impl Platform {
         }
     }
 
+    /// Starts loading the entry of agent `id` in the agents' index (see `hint`): the runner
+    /// names the agent of a step three steps ahead, so that `prefetch_agent` a step later finds
+    /// the index entry in the cache (at 60,000 agents the index is 240 KB, and it was where
+    /// that hint waited).
+    #[inline]
+    pub fn prefetch_agent_index(&self, id: AgentId) {
+        if let Some(entry) = self
+            .agents
+            .dense_index(id)
+            .and_then(|i| self.agents.dense.get(i))
+        {
+            crate::hint::prefetch(entry, 1);
+        }
+    }
+
     /// Starts loading agent `id` (see `hint`): the runner names the agent of a step a few
     /// steps ahead.
     #[inline]
@@ -1855,8 +1870,9 @@ mod tests {
                 p.prefetch_people(timer);
             }
         }
-        for agent in [chair, AgentId(102), AgentId(u32::MAX)] {
+        for agent in [chair, AgentId(102), AgentId(u32::MAX), AgentId(0)] {
             assert_eq!(Timer::Agent(agent, 0).conf(), None);
+            p.prefetch_agent_index(agent);
             p.prefetch(Timer::Agent(agent, 0));
             p.prefetch_people(Timer::Agent(agent, 0));
             p.prefetch_agent(agent);

@@ -1,6 +1,7 @@
 //! The engine loop.
 
-use crate::scheduler::Scheduler;
+use crate::dense::DenseKey;
+use crate::scheduler::{Keyed, Scheduler};
 use confsim_core::record::{InputRecord, Record};
 use confsim_core::{ConfId, Event, Input, Platform, Response, SimTime, Timer, TimerOp};
 use confsim_journal::{
@@ -90,6 +91,33 @@ impl std::hash::Hash for Queued {
         state.write_u64(b);
     }
 }
+
+/// A conference's step, warning, end and announcement are found by the conference's number in
+/// the platform's sequence (`CONF_ID_BASE + CONF_ID_STRIDE * n`) and a lane per kind, not by
+/// hash (see `dense`): the lanes match `identity`'s kinds, so equal items have equal keys. Ids
+/// off the sequence, and every other item, are found by hash.
+impl Keyed for Queued {
+    #[inline]
+    fn dense(&self) -> Option<DenseKey> {
+        let Item::Platform(timer) = self.0 else {
+            return None;
+        };
+        let (conf, lane) = match timer {
+            Timer::Step(conf, _) => (conf, 0),
+            Timer::Warn(conf) => (conf, 1),
+            Timer::End(conf) => (conf, 2),
+            Timer::Voice(conf) => (conf, 3),
+            _ => return None,
+        };
+        let offset = conf.0.checked_sub(confsim_core::state::CONF_ID_BASE)?;
+        let stride = confsim_core::state::CONF_ID_STRIDE;
+        (offset % stride == 0).then_some((offset / stride, lane))
+    }
+}
+
+/// Items as such (a driver keeping its own queue of platform timers and wake-ups): found by
+/// hash.
+impl Keyed for Item {}
 
 /// What `Engine::step` did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -495,6 +523,54 @@ mod tests {
         let hash = |x: Queued| rustc_hash::FxBuildHasher.hash_one(x);
         use std::hash::BuildHasher;
         assert_eq!(hash(q(step(7, 1))), hash(q(step(7, 2))));
+    }
+
+    /// A conference's step, warning, end and announcement have dense keys (its number in the
+    /// platform's sequence, a lane per kind), equal exactly when the items are; ids off the
+    /// sequence and every other item have none.
+    #[test]
+    fn conference_timers_of_the_platform_sequence_have_dense_keys() {
+        use confsim_core::state::{CONF_ID_BASE, CONF_ID_STRIDE};
+        let q = |timer| Queued(Item::Platform(timer));
+        let id = |n: u64| ConfId(CONF_ID_BASE + CONF_ID_STRIDE * n);
+        let kinds = |c: ConfId| {
+            [
+                q(Timer::Step(c, 3)),
+                q(Timer::Warn(c)),
+                q(Timer::End(c)),
+                q(Timer::Voice(c)),
+            ]
+        };
+        assert_eq!(
+            q(Timer::Step(id(5), 1)).dense(),
+            q(Timer::Step(id(5), 9)).dense()
+        );
+        let mut keys = std::collections::BTreeSet::new();
+        for n in [0, 1, 5, 1 << 40] {
+            for item in kinds(id(n)) {
+                let key = item.dense();
+                assert!(key.is_some_and(|(number, _)| number == n), "{item:?}");
+                assert!(keys.insert(key), "{item:?}: a key of its own");
+            }
+        }
+        for off in [
+            ConfId(7),
+            ConfId(CONF_ID_BASE + 1),
+            ConfId(CONF_ID_BASE - CONF_ID_STRIDE),
+        ] {
+            for item in kinds(off) {
+                assert_eq!(item.dense(), None, "{item:?}");
+            }
+        }
+        for item in [
+            q(Timer::Invite(id(1), 1)),
+            q(Timer::MemberVoice(id(1), 1)),
+            q(Timer::Op(id(1), 1)),
+            q(Timer::Agent(AgentId(101), 1)),
+            Queued(Item::Driver(1)),
+        ] {
+            assert_eq!(item.dense(), None, "{item:?}");
+        }
     }
 
     /// The platform holding two steps of one conference would break `Queued`'s premise:

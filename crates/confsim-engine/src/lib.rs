@@ -6,6 +6,7 @@
 //! journal.
 
 pub mod clock;
+mod dense;
 mod engine;
 pub mod rebuild;
 pub mod scheduler;
@@ -13,4 +14,4 @@ pub mod scheduler;
 pub use clock::{Clock, Stopwatch, VirtualClock, WallClock};
 pub use engine::{Engine, EngineError, Item, Observer, Step};
 pub use rebuild::{RebuildError, Rebuilt, rebuild};
-pub use scheduler::Scheduler;
+pub use scheduler::{Keyed, Scheduler};

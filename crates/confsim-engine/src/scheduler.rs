@@ -4,7 +4,8 @@
 //! a short sorted array, a wheel of milliseconds when crowded), and one-second buckets beyond
 //! it (`Far`: a ring of 8,192 with an occupancy bitmap, an ordered map past it). Each pending
 //! item has a slot in a slab holding its item and its current `(due, seq)`, and a hash table
-//! of slot numbers leads from the item to its slot. `cancel` only frees the slot, and an entry
+//! of slot numbers leads from the item to its slot (or, for an item with a dense key, a window
+//! of slots by number: see `Keyed` and `dense`). `cancel` only frees the slot, and an entry
 //! whose `seq` no
 //! longer matches its slot's is skipped when it comes first (lazy deletion: no search). When
 //! dead entries outnumber live ones both levels are swept of them, so memory stays
@@ -13,6 +14,7 @@
 //! `seq` is the order of scheduling, so items due at the same instant run in the order they were
 //! scheduled: deterministic, whatever the map's iteration order (it never reaches output).
 
+use crate::dense::{DenseIndex, DenseKey};
 use confsim_core::SimTime;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as TableEntry;
@@ -604,6 +606,37 @@ fn hash_of<T: Hash>(item: &T) -> u64 {
     FxBuildHasher.hash_one(item)
 }
 
+/// What the queue holds: items ordered and hashed by what identifies them, and found by a dense
+/// key where they have one (see `dense`): an item numbered by a mostly increasing sequence, such
+/// as a conference's timers, is found through a window by number rather than by hashing.
+pub trait Keyed: Copy + Ord + Hash {
+    /// The item's dense key, if it has one; equal items have equal keys, and unequal items
+    /// unequal ones. `None`: found by hash.
+    fn dense(&self) -> Option<DenseKey> {
+        None
+    }
+}
+
+impl Keyed for u32 {}
+impl Keyed for u64 {}
+impl Keyed for i32 {}
+impl Keyed for char {}
+
+/// A free slot (or a new one) holding `fresh`.
+fn new_slot<T>(free: &mut Vec<u32>, slots: &mut Vec<Slot<T>>, fresh: Slot<T>) -> u32 {
+    match free.pop() {
+        Some(slot) => {
+            slots[slot as usize] = fresh;
+            slot
+        }
+        None => {
+            let slot = u32::try_from(slots.len()).expect("fewer than 2^32 items pending at once");
+            slots.push(fresh);
+            slot
+        }
+    }
+}
+
 /// The `seq` no entry has (`next_seq` would need 2^64 schedules to reach it).
 const DEAD: u64 = u64::MAX;
 
@@ -631,6 +664,9 @@ pub struct Scheduler<T> {
     /// Every pending item's slot, and the slot of `popped`, by the item's hash (`hash_of`):
     /// the table holds slot numbers alone and compares items through the slab.
     index: HashTable<u32>,
+    /// Every pending item with a dense key, and `popped`'s if it has one, by that key: these
+    /// are not in `index`.
+    dense: DenseIndex,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     /// The slot of the item `pop_due` returned last, while it is still in `index` (it is not
@@ -648,13 +684,14 @@ pub struct Scheduler<T> {
     settled: bool,
 }
 
-impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
+impl<T: Keyed> Default for Scheduler<T> {
     fn default() -> Self {
         Scheduler {
             near: Near::new(),
             far: Far::new(),
             horizon: i64::MIN,
             index: HashTable::new(),
+            dense: DenseIndex::default(),
             slots: Vec::new(),
             free: Vec::new(),
             popped: None,
@@ -664,7 +701,7 @@ impl<T: Copy + Ord + Hash> Default for Scheduler<T> {
     }
 }
 
-impl<T: Copy + Ord + Hash> Scheduler<T> {
+impl<T: Keyed> Scheduler<T> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -726,6 +763,16 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
     /// in a new one; returns the slot.
     fn slot_for(&mut self, fresh: Slot<T>) -> (u32, bool) {
         let item = fresh.item;
+        if let Some(key) = item.dense() {
+            return match self.dense.get(key) {
+                Some(slot) => (slot, self.refill(slot, fresh)),
+                None => {
+                    let slot = new_slot(&mut self.free, &mut self.slots, fresh);
+                    self.dense.insert(key, slot);
+                    (slot, false)
+                }
+            };
+        }
         let hash = hash_of(&item);
         let slots = &self.slots;
         match self.index.entry(
@@ -735,44 +782,46 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         ) {
             TableEntry::Occupied(e) => {
                 let slot = *e.get();
-                self.slots[slot as usize] = fresh;
-                // The item just popped is in the map but not pending: no replacement.
-                if self.popped == Some(slot) {
-                    self.popped = None;
-                    (slot, false)
-                } else {
-                    (slot, true)
-                }
+                (slot, self.refill(slot, fresh))
             }
             TableEntry::Vacant(e) => {
-                let slot = match self.free.pop() {
-                    Some(slot) => {
-                        self.slots[slot as usize] = fresh;
-                        slot
-                    }
-                    None => {
-                        let slot = u32::try_from(self.slots.len())
-                            .expect("fewer than 2^32 items pending at once");
-                        self.slots.push(fresh);
-                        slot
-                    }
-                };
+                // `e` borrows the table, not the slab.
+                let slot = new_slot(&mut self.free, &mut self.slots, fresh);
                 e.insert(slot);
                 (slot, false)
             }
         }
     }
 
+    /// Puts `fresh` in `slot`, which its item holds; returns whether that replaced a pending
+    /// schedule (the item just popped is indexed but not pending: no replacement).
+    fn refill(&mut self, slot: u32, fresh: Slot<T>) -> bool {
+        self.slots[slot as usize] = fresh;
+        if self.popped == Some(slot) {
+            self.popped = None;
+            false
+        } else {
+            true
+        }
+    }
+
     /// Cancels `item` if it is pending; returns whether it was.
     pub fn cancel(&mut self, item: T) -> bool {
-        let slots = &self.slots;
-        let Ok(found) = self
-            .index
-            .find_entry(hash_of(&item), |&s| slots[s as usize].item == item)
-        else {
-            return false;
+        let slot = if let Some(key) = item.dense() {
+            let Some(slot) = self.dense.remove(key) else {
+                return false;
+            };
+            slot
+        } else {
+            let slots = &self.slots;
+            let Ok(found) = self
+                .index
+                .find_entry(hash_of(&item), |&s| slots[s as usize].item == item)
+            else {
+                return false;
+            };
+            found.remove().0
         };
-        let (slot, _) = found.remove();
         self.release(slot);
         if self.popped == Some(slot) {
             self.popped = None;
@@ -874,8 +923,12 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
         self.settle();
         let entry = self.near.pop_until(Entry::new(limit, 0, 0).key.0)?;
         if let Some(before) = self.popped.take() {
-            let hash = hash_of(&self.slots[before as usize].item);
-            if let Ok(found) = self.index.find_entry(hash, |&s| s == before) {
+            let item = self.slots[before as usize].item;
+            if let Some(key) = item.dense() {
+                if self.dense.get(key) == Some(before) {
+                    self.dense.remove(key);
+                }
+            } else if let Ok(found) = self.index.find_entry(hash_of(&item), |&s| s == before) {
                 found.remove();
             }
             self.release(before);
@@ -889,7 +942,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 
     /// How many items are pending.
     pub fn len(&self) -> usize {
-        self.index.len() - usize::from(self.popped.is_some())
+        self.index.len() + self.dense.len() - usize::from(self.popped.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -898,9 +951,14 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 
     /// Whether `item` is pending.
     pub fn contains(&self, item: T) -> bool {
-        self.index
-            .find(hash_of(&item), |&s| self.slots[s as usize].item == item)
-            .is_some_and(|&slot| self.slots[slot as usize].seq != DEAD)
+        let slot = match item.dense() {
+            Some(key) => self.dense.get(key),
+            None => self
+                .index
+                .find(hash_of(&item), |&s| self.slots[s as usize].item == item)
+                .copied(),
+        };
+        slot.is_some_and(|slot| self.slots[slot as usize].seq != DEAD)
     }
 
     /// The pending items' slots, in no particular order.
@@ -934,6 +992,7 @@ impl<T: Copy + Ord + Hash> Scheduler<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dense::DenseKey;
 
     fn t(ms: i64) -> SimTime {
         SimTime::from_unix_ms(ms)
@@ -1011,15 +1070,32 @@ mod tests {
         assert_eq!(got, expected);
     }
 
+    /// An item found by dense key (see `Keyed`) unless its number is a multiple of 3: the
+    /// same model tests run through both indexes at once.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    struct Mixed(u32);
+
+    impl Keyed for Mixed {
+        fn dense(&self) -> Option<DenseKey> {
+            (self.0 % 3 != 0).then_some((u64::from(self.0 / 4), (self.0 % 4) as usize))
+        }
+    }
+
     /// Random schedules, cancels and pops over spans from milliseconds to days (past the
     /// ring's reach, so the overflow map, the ring's wrap-around and jumps over empty
-    /// stretches are all exercised) come out exactly as a sorted model says.
+    /// stretches are all exercised) come out exactly as a sorted model says; items found by
+    /// hash and by dense key alike.
     #[test]
     fn agrees_with_a_sorted_model_over_every_span() {
+        agrees_with_a_sorted_model(|n| n);
+        agrees_with_a_sorted_model(Mixed);
+    }
+
+    fn agrees_with_a_sorted_model<T: Keyed + std::fmt::Debug>(item_of: impl Fn(u32) -> T) {
         use rand::{Rng, SeedableRng};
         for seed in 0..20u64 {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let mut s = Scheduler::new();
+            let mut s = Scheduler::<T>::new();
             let mut model: std::collections::BTreeMap<u32, (i64, u64)> = Default::default();
             let mut seq = 0u64;
             let mut now = 1_767_600_000_000i64;
@@ -1033,13 +1109,14 @@ mod tests {
                             [rng.random_range(0..5)];
                         let due = now + rng.random_range(0..span);
                         let item = rng.random_range(0..500u32);
-                        s.schedule_at(t(due), item);
+                        s.schedule_at(t(due), item_of(item));
                         model.insert(item, (due, seq));
                         seq += 1;
                     }
                     5 => {
                         let item = rng.random_range(0..500u32);
-                        assert_eq!(s.cancel(item), model.remove(&item).is_some());
+                        assert_eq!(s.contains(item_of(item)), model.contains_key(&item));
+                        assert_eq!(s.cancel(item_of(item)), model.remove(&item).is_some());
                     }
                     _ => {
                         let limit = now + rng.random_range(0..20_000_000i64);
@@ -1049,7 +1126,7 @@ mod tests {
                             .min()
                             .filter(|(due, _, _)| *due <= limit);
                         let got = s.pop_due(t(limit));
-                        assert_eq!(got, expected.map(|(due, _, item)| (t(due), item)));
+                        assert_eq!(got, expected.map(|(due, _, item)| (t(due), item_of(item))));
                         if let Some((due, _, item)) = expected {
                             model.remove(&item);
                             now = now.max(due);

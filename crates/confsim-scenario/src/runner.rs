@@ -286,13 +286,17 @@ struct Scripted {
     input: Input,
 }
 
-/// Hints for the next two steps' state (see `confsim_core::hint`): at 60,000 agents a step's
-/// agent and conference are rarely in the cache, and steps are several records apart, time
-/// enough for memory to arrive. The one after next: its agent. The next: its agent id's text
-/// (which `decide` parses) and its conference, found through its agent, named one step ago.
+/// Hints for the next three steps' state (see `confsim_core::hint`): at 60,000 agents a
+/// step's agent and conference are rarely in the cache, and steps are several records apart,
+/// time enough for memory to arrive. Each stage reads what the one before named: the third
+/// step: its agent's index entry. The second: its agent. The next: its agent id's text (which
+/// `decide` parses) and its conference, found through its agent.
 fn prefetch_steps(platform: &confsim_core::Platform, ahead: &[Scripted]) {
     if !platform.hints_pay() {
         return;
+    }
+    if let Some(id) = ahead.get(2).and_then(|step| step.agent) {
+        platform.prefetch_agent_index(id);
     }
     if let Some(id) = ahead.get(1).and_then(|step| step.agent) {
         platform.prefetch_agent(id);
