@@ -80,16 +80,20 @@ impl DenseIndex {
         match self.position(n) {
             // In the window, or a little past its end.
             Some(i) if i < self.window.len() + GAPS => {
-                if i >= self.window.len() {
+                let grew = i >= self.window.len();
+                if grew {
                     self.window.resize(i + 1, [NONE; LANES]);
                 }
                 let row = &mut self.window[i];
                 debug_assert_eq!(row[lane], NONE, "({n}, {lane}) is not in the index yet");
-                if row.iter().all(|s| *s == NONE) {
+                if *row == [NONE; LANES] {
                     self.live_rows += 1;
                 }
                 row[lane] = slot;
-                self.trim();
+                // Only a longer window can have too many gaps now.
+                if grew {
+                    self.trim();
+                }
             }
             _ => {
                 self.sparse.insert((n, lane), slot);
@@ -104,11 +108,12 @@ impl DenseIndex {
             && row[lane] != NONE
         {
             let slot = std::mem::replace(&mut row[lane], NONE);
-            if row.iter().all(|s| *s == NONE) {
-                self.live_rows -= 1;
-            }
             self.len -= 1;
-            self.trim();
+            // Only a row emptied can leave the front empty, or the window too sparse.
+            if *row == [NONE; LANES] {
+                self.live_rows -= 1;
+                self.trim();
+            }
             return Some(slot);
         }
         let slot = self.sparse.remove(&(n, lane))?;
@@ -120,8 +125,7 @@ impl DenseIndex {
     /// half the window is gaps and the gaps are more than `GAPS`.
     fn trim(&mut self) {
         while let Some(front) = self.window.front() {
-            let live = front.iter().any(|s| *s != NONE);
-            if live {
+            if *front != [NONE; LANES] {
                 let crowded_with_gaps = self.window.len() - self.live_rows > GAPS
                     && self.window.len() > 2 * self.live_rows;
                 if !crowded_with_gaps {
