@@ -482,7 +482,8 @@ impl Conference {
                 members.retain(|m| *m != no);
                 !members.is_empty()
             }
-            ConfOp::Chair { .. } => true,
+            // The chair passed to it (and passed on since, or it would not be leaving).
+            ConfOp::Chair { to } => Address::Agent(*to) != *address,
         });
     }
 
@@ -1520,11 +1521,32 @@ impl Platform {
             EventType::AgentStateSetNotReadySuccess => self.set_state(id, AgentState::Busy),
             EventType::AgentStateWork => self.set_state(id, AgentState::Work),
             EventType::AgentOtherShutdownService => {
-                if let Some(agent) = self.agent_mut(id) {
-                    agent.state = AgentState::Idle;
-                    agent.stable_call = false;
-                    agent.three_party_called = false;
-                    agent.peer = None;
+                let Some(agent) = self.agent_mut(id) else {
+                    return;
+                };
+                agent.state = AgentState::Idle;
+                agent.stable_call = false;
+                agent.three_party_called = false;
+                agent.peer = None;
+                let conf = agent.conf;
+                // The sign-out batch ended an invitation the agent still held (`uninvite`).
+                // The members' `ParticipantChanged` usually records that, but with nobody
+                // present to hear it (the chair signing out too) only this event can: without
+                // it the invitee would stay listed, and hear the conference's end.
+                if let Some(conf_id) = conf
+                    && self
+                        .confs
+                        .get(&conf_id)
+                        .and_then(|c| c.member_at(&Address::Agent(id)))
+                        .is_some_and(|m| !m.is_joined())
+                {
+                    if let Some(c) = self.conf_mut(conf_id) {
+                        c.forget_member(&Address::Agent(id));
+                    }
+                    if let Some(a) = self.agent_mut(id) {
+                        a.conf = None;
+                    }
+                    self.forget_if_gone(conf_id);
                 }
             }
             _ => {}
@@ -1770,6 +1792,36 @@ mod tests {
             pending: Vec::new(),
             next_no: 0,
         }
+    }
+
+    /// A member passed the chair and then gone (the chair passed back, then it signed out)
+    /// takes its `PresidentChanged` with it: it is not there to hear it (found by
+    /// `random_family_runs_keep_the_promises_around_known_bugs`).
+    #[test]
+    fn a_gone_member_takes_its_chair_notification_with_it() {
+        let mut c = conf(1, 101);
+        c.phase = Phase::Active {
+            start: SimTime::from_unix_ms(0),
+            end: SimTime::from_unix_ms(60_000),
+            warn_at: None,
+        };
+        for (no, agent) in [(0, 101), (1, 102)] {
+            let at = SimTime::from_unix_ms(0);
+            c.members.push(Member::new(
+                no,
+                Address::Agent(AgentId(agent)),
+                MemberStatus::Joined,
+                at,
+            ));
+        }
+        let op = |no, to| PendingOp {
+            no,
+            due: SimTime::from_unix_ms(100),
+            op: ConfOp::Chair { to: AgentId(to) },
+        };
+        c.pending = vec![op(0, 102), op(1, 101)];
+        c.forget_member(&Address::Agent(AgentId(102)));
+        assert_eq!(c.pending, vec![op(1, 101)]);
     }
 
     #[test]

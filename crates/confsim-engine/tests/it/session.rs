@@ -907,3 +907,45 @@ fn a_member_signed_out_hears_nothing_more() {
         );
     }
 }
+
+/// A ringing invitee and its chair signed out at the same instant, the invitee first: its
+/// sign-out batch comes before the chair's, with nobody present to hear that the invitation
+/// ended. It is still out of the conference then: the chair's batch, which ends the
+/// conference, tells it nothing more (it used to get a second `PhoneRelease`; found by
+/// `random_family_runs_keep_the_promises_around_known_bugs`).
+#[test]
+fn an_invitee_signed_out_before_its_signing_out_chair_hears_nothing_more() {
+    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
+    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
+    sim.ok_at(
+        1_000,
+        Op::BatchAddParticipant,
+        101,
+        addresses(vec![agent_addr(102)]),
+    );
+    sim.advance_to(2_000);
+    assert!(
+        sim.events_of(102)
+            .iter()
+            .any(|e| e.1 == "AgentConf_Ringing")
+    );
+    sim.take_events();
+    sim.ok_at(2_000, Op::ForceLogout, 102, Value::Null);
+    sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
+    sim.advance_to(3_000);
+    assert_eq!(
+        sim.events_of(102),
+        vec![
+            ev(
+                2_100,
+                "AgentOther_PhoneRelease",
+                102,
+                json!({ "phoneState": 3 })
+            ),
+            ev(2_100, "AgentOther_ShutdownService", 102, Value::Null),
+        ]
+    );
+    assert_eq!(sim.agent(102).conf, None);
+    assert!(sim.platform().conferences().is_empty());
+    sim.assert_rebuilds();
+}
