@@ -879,8 +879,17 @@ fn inputs() -> impl Strategy<Value = Inputs> {
     prop::collection::vec((gap(), cmd()), 1..80)
 }
 
+/// 64 cases a run (proptest seeds each run afresh, so every run tries new ones);
+/// `PROPTEST_CASES` sets another count, for a long hunt.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_family_runs_keep_the_promises_around_known_bugs(

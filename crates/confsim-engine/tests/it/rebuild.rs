@@ -390,8 +390,17 @@ fn run_random(
     sim.journal_bytes()
 }
 
+/// 64 cases a run (proptest seeds each run afresh, so every run tries new ones);
+/// `PROPTEST_CASES` sets another count, for a long hunt.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_runs_rebuild_and_are_deterministic(
