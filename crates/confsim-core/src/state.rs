@@ -1512,9 +1512,14 @@ impl Platform {
             }
             EventType::AgentConfParticipantChanged => self.participant_changed(at, event),
             EventType::AgentOtherPhoneRelease => {
-                if let Some(agent) = self.agent_mut(id) {
-                    agent.peer = None;
-                }
+                let Some(agent) = self.agent_mut(id) else {
+                    return;
+                };
+                agent.peer = None;
+                let conf = agent.conf;
+                // A rung invitation ended (`uninvite`: rejected, removed, timed out, or the
+                // conference over).
+                self.end_invitation(id, conf);
             }
             EventType::AgentConfSelfLeaveResult => self.self_leave(id, event),
             EventType::AgentStateReady => self.set_state(id, AgentState::Idle),
@@ -1529,25 +1534,9 @@ impl Platform {
                 agent.three_party_called = false;
                 agent.peer = None;
                 let conf = agent.conf;
-                // The sign-out batch ended an invitation the agent still held (`uninvite`).
-                // The members' `ParticipantChanged` usually records that, but with nobody
-                // present to hear it (the chair signing out too) only this event can: without
-                // it the invitee would stay listed, and hear the conference's end.
-                if let Some(conf_id) = conf
-                    && self
-                        .confs
-                        .get(&conf_id)
-                        .and_then(|c| c.member_at(&Address::Agent(id)))
-                        .is_some_and(|m| !m.is_joined())
-                {
-                    if let Some(c) = self.conf_mut(conf_id) {
-                        c.forget_member(&Address::Agent(id));
-                    }
-                    if let Some(a) = self.agent_mut(id) {
-                        a.conf = None;
-                    }
-                    self.forget_if_gone(conf_id);
-                }
+                // The sign-out batch ended an invitation the agent still held, rung or not
+                // (`uninvite`).
+                self.end_invitation(id, conf);
             }
             _ => {}
         }
@@ -1601,6 +1590,33 @@ impl Platform {
     /// Joins are recorded for phone members (agents join with `SelfJoinResult`); a member that
     /// left, was removed or never answered is forgotten (joined agents leave with
     /// `SelfLeaveResult` first). The first recipient's copy does it; the others find it done.
+    /// Agent `id`'s invitation to `conf`, if it holds one (listed, not joined), is over: it
+    /// leaves the member list and the agent is free of the conference. The members'
+    /// `ParticipantChanged` (left) usually records that too, but with nobody present to hear
+    /// it (the chair signing out, at the same instant) only the invitee's own events can:
+    /// without this the invitee stayed listed and heard the conference's end as well (found by
+    /// `random_family_runs_keep_the_promises_around_known_bugs`).
+    fn end_invitation(&mut self, id: AgentId, conf: Option<ConfId>) {
+        let Some(conf_id) = conf else {
+            return;
+        };
+        let invited = self
+            .confs
+            .get(&conf_id)
+            .and_then(|c| c.member_at(&Address::Agent(id)))
+            .is_some_and(|m| !m.is_joined());
+        if !invited {
+            return;
+        }
+        if let Some(c) = self.conf_mut(conf_id) {
+            c.forget_member(&Address::Agent(id));
+        }
+        if let Some(a) = self.agent_mut(id) {
+            a.conf = None;
+        }
+        self.forget_if_gone(conf_id);
+    }
+
     fn participant_changed(&mut self, at: SimTime, event: &Event) {
         use crate::event::{Content, change_type};
         let Content::Participant(change) = &event.content else {

@@ -52,11 +52,20 @@ pub(crate) fn apply_force_logout(p: &mut Platform, at: SimTime, id: AgentId) {
         nonce,
     });
     // An answer, rejection or leave of this agent still on its way is overtaken by the
-    // sign-out, which releases the agent's leg itself (with changeReason 4).
+    // sign-out, which releases the agent's leg itself (with changeReason 4). So is the news
+    // that the chair passed to it: it is signed out before the news could reach it, and as
+    // the chair its sign-out ends the conference (found by
+    // `random_family_runs_keep_every_promise`).
     if let Some(conf_id) = agent.conf
         && let Some(conf) = p.conf_mut(conf_id)
         && let Some(no) = conf.member_at(&Address::Agent(id)).map(|m| m.no)
     {
-        conf.pending.retain(|op| !matches!(op.op, ConfOp::Answer { member } | ConfOp::Reject { member } | ConfOp::Leave { member } if member == no));
+        conf.pending.retain(|op| match op.op {
+            ConfOp::Answer { member } | ConfOp::Reject { member } | ConfOp::Leave { member } => {
+                member != no
+            }
+            ConfOp::Chair { to } => to != id,
+            _ => true,
+        });
     }
 }

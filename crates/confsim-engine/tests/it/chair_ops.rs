@@ -561,3 +561,47 @@ fn a_conference_from_a_call_respects_its_capacity() {
     sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 1 }));
     assert_invariants(sim.platform());
 }
+
+/// The chair passed to a member who is then signed out at the same instant: the news that it
+/// is the chair is overtaken by its sign-out, which, as it is the chair now, ends the
+/// conference. It hears nothing after its sign-out (it used to get `PresidentChanged`; found by
+/// `random_family_runs_keep_every_promise`).
+#[test]
+fn a_new_chair_signed_out_at_once_hears_nothing_of_the_chair() {
+    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
+    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
+    sim.ok_at(
+        1_000,
+        Op::BatchAddParticipant,
+        101,
+        addresses(vec![agent_addr(102)]),
+    );
+    sim.ok_at(2_000, Op::AnswerAgentConf, 102, Value::Null);
+    sim.advance_to(3_000);
+    let conf = sim.conf_of(101).expect("the conference");
+    assert!(
+        sim.conference(conf)
+            .member_at(&Address::Agent(AgentId(102)))
+            .is_some_and(|m| m.is_joined())
+    );
+    sim.take_events();
+    sim.ok_at(
+        3_000,
+        Op::ApplyToShiftPresident,
+        101,
+        json!({ "destAgentNo": 102 }),
+    );
+    sim.ok_at(3_000, Op::ForceLogout, 102, Value::Null);
+    sim.advance_to(4_000);
+    let heard: Vec<&str> = sim.events_of(102).into_iter().map(|e| e.1).collect();
+    assert!(!heard.contains(&"AgentConf_PresidentChanged"), "{heard:?}");
+    assert_eq!(
+        heard.last().copied(),
+        Some("AgentOther_ShutdownService")
+    );
+    assert!(
+        sim.platform().conferences().is_empty(),
+        "its sign-out ended the conference"
+    );
+    sim.assert_rebuilds();
+}

@@ -949,3 +949,45 @@ fn an_invitee_signed_out_before_its_signing_out_chair_hears_nothing_more() {
     assert!(sim.platform().conferences().is_empty());
     sim.assert_rebuilds();
 }
+
+/// An invitee rejects just before its chair is signed out: the rejection's notification fires
+/// first, with nobody present to hear that the invitation ended (the chair is signing out),
+/// and the invitee hears its phone released once. It is out of the conference from then on:
+/// the chair's batch, which ends the conference, tells it nothing more (it used to get a
+/// second `PhoneRelease` and `AgentState_Ready`).
+#[test]
+fn an_invitee_rejecting_as_its_chair_signs_out_hears_its_release_once() {
+    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
+    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
+    sim.ok_at(
+        1_000,
+        Op::BatchAddParticipant,
+        101,
+        addresses(vec![agent_addr(102)]),
+    );
+    sim.advance_to(2_000);
+    assert!(
+        sim.events_of(102)
+            .iter()
+            .any(|e| e.1 == "AgentConf_Ringing")
+    );
+    sim.take_events();
+    sim.ok_at(2_000, Op::RejectAgentConf, 102, Value::Null);
+    sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
+    sim.advance_to(3_000);
+    assert_eq!(
+        sim.events_of(102),
+        vec![
+            ev(
+                2_100,
+                "AgentOther_PhoneRelease",
+                102,
+                json!({ "phoneState": 2 })
+            ),
+            ev(2_100, "AgentState_Ready", 102, Value::Null),
+        ]
+    );
+    assert_eq!(sim.agent(102).conf, None);
+    assert!(sim.platform().conferences().is_empty());
+    sim.assert_rebuilds();
+}
