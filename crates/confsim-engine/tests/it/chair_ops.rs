@@ -568,14 +568,7 @@ fn a_conference_from_a_call_respects_its_capacity() {
 /// `random_family_runs_keep_every_promise`).
 #[test]
 fn a_new_chair_signed_out_at_once_hears_nothing_of_the_chair() {
-    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
-    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
-    sim.ok_at(
-        1_000,
-        Op::BatchAddParticipant,
-        101,
-        addresses(vec![agent_addr(102)]),
-    );
+    let mut sim = ringing_invitee();
     sim.ok_at(2_000, Op::AnswerAgentConf, 102, Value::Null);
     sim.advance_to(3_000);
     let conf = sim.conf_of(101).expect("the conference");
@@ -595,10 +588,7 @@ fn a_new_chair_signed_out_at_once_hears_nothing_of_the_chair() {
     sim.advance_to(4_000);
     let heard: Vec<&str> = sim.events_of(102).into_iter().map(|e| e.1).collect();
     assert!(!heard.contains(&"AgentConf_PresidentChanged"), "{heard:?}");
-    assert_eq!(
-        heard.last().copied(),
-        Some("AgentOther_ShutdownService")
-    );
+    assert_eq!(heard.last().copied(), Some("AgentOther_ShutdownService"));
     assert!(
         sim.platform().conferences().is_empty(),
         "its sign-out ended the conference"

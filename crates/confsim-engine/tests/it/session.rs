@@ -915,21 +915,7 @@ fn a_member_signed_out_hears_nothing_more() {
 /// `random_family_runs_keep_the_promises_around_known_bugs`).
 #[test]
 fn an_invitee_signed_out_before_its_signing_out_chair_hears_nothing_more() {
-    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
-    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
-    sim.ok_at(
-        1_000,
-        Op::BatchAddParticipant,
-        101,
-        addresses(vec![agent_addr(102)]),
-    );
-    sim.advance_to(2_000);
-    assert!(
-        sim.events_of(102)
-            .iter()
-            .any(|e| e.1 == "AgentConf_Ringing")
-    );
-    sim.take_events();
+    let mut sim = ringing_invitee();
     sim.ok_at(2_000, Op::ForceLogout, 102, Value::Null);
     sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
     sim.advance_to(3_000);
@@ -957,21 +943,7 @@ fn an_invitee_signed_out_before_its_signing_out_chair_hears_nothing_more() {
 /// second `PhoneRelease` and `AgentState_Ready`).
 #[test]
 fn an_invitee_rejecting_as_its_chair_signs_out_hears_its_release_once() {
-    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
-    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
-    sim.ok_at(
-        1_000,
-        Op::BatchAddParticipant,
-        101,
-        addresses(vec![agent_addr(102)]),
-    );
-    sim.advance_to(2_000);
-    assert!(
-        sim.events_of(102)
-            .iter()
-            .any(|e| e.1 == "AgentConf_Ringing")
-    );
-    sim.take_events();
+    let mut sim = ringing_invitee();
     sim.ok_at(2_000, Op::RejectAgentConf, 102, Value::Null);
     sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
     sim.advance_to(3_000);

@@ -643,3 +643,30 @@ pub fn assert_invariants(p: &Platform) {
         }
     }
 }
+
+/// Latency 100 ms: chair 101 applied at 0 s and invited 102 at 1 s; at 2 s 102's phone rings.
+/// The events so far are taken.
+#[track_caller]
+pub fn ringing_invitee() -> Sim {
+    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
+    sim.ok_at(
+        0,
+        Op::RequestAgentConf,
+        101,
+        serde_json::json!({ "memberNum": 4 }),
+    );
+    sim.ok_at(
+        1_000,
+        Op::BatchAddParticipant,
+        101,
+        addresses(vec![agent_addr(102)]),
+    );
+    sim.advance_to(2_000);
+    assert!(
+        sim.events_of(102)
+            .iter()
+            .any(|e| e.1 == "AgentConf_Ringing")
+    );
+    sim.take_events();
+    sim
+}
