@@ -7,7 +7,7 @@
 
 use crate::ids::AgentId;
 use crate::input::{Input, Rejection, retcode};
-use crate::state::{Address, AgentPending, AgentPendingKind, AgentState, ConfOp, Platform};
+use crate::state::{Address, AgentPending, AgentPendingKind, AgentState, ConfOp, Phase, Platform};
 use crate::time::SimTime;
 use serde_json::{Value, json};
 
@@ -51,8 +51,8 @@ pub(crate) fn apply_force_logout(p: &mut Platform, at: SimTime, id: AgentId) {
         kind: AgentPendingKind::SignedOut,
         nonce,
     });
-    // An answer, rejection or leave of this agent still on its way is overtaken by the
-    // sign-out, which releases the agent's leg itself (with changeReason 4). So is the news
+    // An answer, rejection, leave or removal of this agent still on its way is overtaken by
+    // the sign-out, which releases the agent's leg itself (with changeReason 4). So is the news
     // that the chair passed to it: it is signed out before the news could reach it, and as
     // the chair its sign-out ends the conference (found by
     // `random_family_runs_keep_every_promise`).
@@ -60,12 +60,29 @@ pub(crate) fn apply_force_logout(p: &mut Platform, at: SimTime, id: AgentId) {
         && let Some(conf) = p.conf_mut(conf_id)
         && let Some(no) = conf.member_at(&Address::Agent(id)).map(|m| m.no)
     {
-        conf.pending.retain(|op| match op.op {
+        conf.pending.retain_mut(|op| match &mut op.op {
             ConfOp::Answer { member } | ConfOp::Reject { member } | ConfOp::Leave { member } => {
-                member != no
+                *member != no
             }
-            ConfOp::Chair { to } => to != id,
-            _ => true,
+            // Its removal too: the sign-out releases its leg first.
+            ConfOp::Remove { members } => {
+                members.retain(|m| *m != no);
+                !members.is_empty()
+            }
+            ConfOp::Chair { to } => *to != id,
+            ConfOp::Change { .. } => true,
         });
+        // A chair's sign-out ends its conference: the warning and the announcements' ends,
+        // which only the chair hears, would reach it signed out, before the news of its
+        // sign-out (found by `random_family_runs_keep_every_promise`).
+        if conf.chair == id {
+            if let Phase::Active { warn_at, .. } = &mut conf.phase {
+                *warn_at = None;
+            }
+            conf.voice_until = None;
+            for m in &mut conf.members {
+                m.voice_until = None;
+            }
+        }
     }
 }

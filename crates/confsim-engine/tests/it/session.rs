@@ -963,3 +963,85 @@ fn an_invitee_rejecting_as_its_chair_signs_out_hears_its_release_once() {
     assert!(sim.platform().conferences().is_empty());
     sim.assert_rebuilds();
 }
+
+/// A chair signed out just before its conference's warning is due: the warning stops with the
+/// `forceLogout` (only the chair would hear it, and its sign-out ends the conference), so the
+/// chair hears nothing but its sign-out batch (it used to get `AgentConf_Timeout` signed out;
+/// found by `random_family_runs_keep_every_promise`).
+#[test]
+fn a_chair_signed_out_just_before_the_warning_hears_only_its_sign_out() {
+    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101])]);
+    sim.ok_at(
+        0,
+        Op::RequestAgentConf,
+        101,
+        json!({ "memberNum": 4, "time": 4, "promptTime": 3 }),
+    );
+    sim.advance_to(1_000);
+    let started = sim
+        .events_of(101)
+        .iter()
+        .find(|e| e.1 == "AgentConf_RequestSuccess")
+        .map(|e| e.0)
+        .expect("the conference started");
+    let warning = started + 60_000;
+    sim.take_events();
+    sim.ok_at(warning - 50, Op::ForceLogout, 101, Value::Null);
+    sim.advance_to(warning + 1_000);
+    let heard: Vec<(i64, &str)> = sim.events_of(101).iter().map(|e| (e.0, e.1)).collect();
+    assert_eq!(
+        heard,
+        [
+            (warning + 50, "AgentOther_PhoneRelease"),
+            (warning + 50, "AgentConf_SelfLeaveResult"),
+            (warning + 50, "AgentOther_ShutdownService"),
+        ]
+    );
+    assert!(sim.platform().conferences().is_empty());
+    sim.assert_rebuilds();
+}
+
+/// A member signed out while the chair's removal of it is on its way: the sign-out releases its
+/// leg itself, in its batch, and the others hear it left because it signed out (reason 4), not
+/// removed (it used to get the removal's `PhoneRelease` and `SelfLeaveResult` signed out, then
+/// its batch; found by `random_family_runs_keep_every_promise`).
+#[test]
+fn a_member_signed_out_while_being_removed_leaves_by_its_sign_out() {
+    let mut sim = Sim::new(latency(100, 100), vec![idle(&[101, 102])]);
+    sim.ok_at(0, Op::RequestAgentConf, 101, json!({ "memberNum": 4 }));
+    sim.ok_at(
+        1_000,
+        Op::BatchAddParticipant,
+        101,
+        addresses(vec![agent_addr(102)]),
+    );
+    sim.ok_at(2_000, Op::AnswerAgentConf, 102, Value::Null);
+    sim.advance_to(3_000);
+    let conf = sim.conf_of(101).expect("the conference");
+    sim.take_events();
+    assert_retcode(
+        &sim.op_at(
+            3_000,
+            Op::BatchRemoveParticipant,
+            101,
+            addresses(vec![agent_addr(102)]),
+        ),
+        "0",
+    );
+    sim.ok_at(3_000, Op::ForceLogout, 102, Value::Null);
+    sim.advance_to(4_000);
+    let heard: Vec<(i64, &str)> = sim.events_of(102).iter().map(|e| (e.0, e.1)).collect();
+    assert_eq!(
+        heard,
+        [
+            (3_100, "AgentOther_PhoneRelease"),
+            (3_100, "AgentConf_SelfLeaveResult"),
+            (3_100, "AgentOther_ShutdownService"),
+        ]
+    );
+    assert_eq!(
+        sim.events_of(101),
+        told(3_100, &[101], &pc_agent(conf, 102, 1, 4, 0))
+    );
+    sim.assert_rebuilds();
+}
