@@ -915,22 +915,29 @@ fn a_member_signed_out_hears_nothing_more() {
 /// `random_family_runs_keep_the_promises_around_known_bugs`).
 #[test]
 fn an_invitee_signed_out_before_its_signing_out_chair_hears_nothing_more() {
-    let mut sim = ringing_invitee();
-    sim.ok_at(2_000, Op::ForceLogout, 102, Value::Null);
-    sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
-    sim.advance_to(3_000);
-    assert_eq!(
-        sim.events_of(102),
+    invitee_then_chair_signed_out(
+        Op::ForceLogout,
         vec![
             ev(
                 2_100,
                 "AgentOther_PhoneRelease",
                 102,
-                json!({ "phoneState": 3 })
+                json!({ "phoneState": 3 }),
             ),
             ev(2_100, "AgentOther_ShutdownService", 102, Value::Null),
-        ]
+        ],
     );
+}
+
+/// Ringing invitee 102 sends `op` at 2 s, then its chair 101 is signed out at the same
+/// instant (latency 100 ms): 102 hears exactly `expected`, and it and the conference are gone.
+#[track_caller]
+fn invitee_then_chair_signed_out(op: Op, expected: Vec<Ev>) {
+    let mut sim = ringing_invitee();
+    sim.ok_at(2_000, op, 102, Value::Null);
+    sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
+    sim.advance_to(3_000);
+    assert_eq!(sim.events_of(102), expected);
     assert_eq!(sim.agent(102).conf, None);
     assert!(sim.platform().conferences().is_empty());
     sim.assert_rebuilds();
@@ -943,25 +950,18 @@ fn an_invitee_signed_out_before_its_signing_out_chair_hears_nothing_more() {
 /// second `PhoneRelease` and `AgentState_Ready`).
 #[test]
 fn an_invitee_rejecting_as_its_chair_signs_out_hears_its_release_once() {
-    let mut sim = ringing_invitee();
-    sim.ok_at(2_000, Op::RejectAgentConf, 102, Value::Null);
-    sim.ok_at(2_000, Op::ForceLogout, 101, Value::Null);
-    sim.advance_to(3_000);
-    assert_eq!(
-        sim.events_of(102),
+    invitee_then_chair_signed_out(
+        Op::RejectAgentConf,
         vec![
             ev(
                 2_100,
                 "AgentOther_PhoneRelease",
                 102,
-                json!({ "phoneState": 2 })
+                json!({ "phoneState": 2 }),
             ),
             ev(2_100, "AgentState_Ready", 102, Value::Null),
-        ]
+        ],
     );
-    assert_eq!(sim.agent(102).conf, None);
-    assert!(sim.platform().conferences().is_empty());
-    sim.assert_rebuilds();
 }
 
 /// A chair signed out just before its conference's warning is due: the warning stops with the
