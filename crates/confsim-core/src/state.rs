@@ -1359,16 +1359,20 @@ impl Platform {
     #[inline]
     pub fn prefetch(&self, timer: Timer) {
         match timer.conf() {
-            Some(conf) => {
-                if let Some(slot) = self.confs.slot(&conf) {
-                    self.confs.prefetch(slot);
-                }
-            }
+            Some(conf) => self.prefetch_conf(conf),
             None => {
                 if let Timer::Agent(id, _) = timer {
                     self.prefetch_agent(id);
                 }
             }
+        }
+    }
+
+    /// Starts loading conference `id` (see `hint`).
+    #[inline]
+    pub fn prefetch_conf(&self, id: ConfId) {
+        if let Some(slot) = self.confs.slot(&id) {
+            self.confs.prefetch(slot);
         }
     }
 
@@ -1400,10 +1404,8 @@ impl Platform {
     /// meant for one named to `prefetch_agent` a little earlier.
     #[inline]
     pub fn prefetch_conf_of(&self, id: AgentId) {
-        if let Some(conf) = self.agents.get(&id).and_then(|a| a.conf)
-            && let Some(slot) = self.confs.slot(&conf)
-        {
-            self.confs.prefetch(slot);
+        if let Some(conf) = self.agents.get(&id).and_then(|a| a.conf) {
+            self.prefetch_conf(conf);
         }
     }
 
@@ -1924,6 +1926,7 @@ mod tests {
         let before = p.clone();
         let gone = ConfId(CONF_ID_BASE + 99 * CONF_ID_STRIDE);
         for conf in [id, gone] {
+            p.prefetch_conf(conf);
             for timer in [
                 Timer::Step(conf, 0),
                 Timer::Warn(conf),

@@ -758,7 +758,7 @@ impl<'a> LoadDriver<'a> {
         {
             let platform = engine.platform();
             platform.prefetch_agent(*agent);
-            platform.prefetch(confsim_core::Timer::End(*conf));
+            platform.prefetch_conf(*conf);
         }
         let now = engine.now();
         match wake {
