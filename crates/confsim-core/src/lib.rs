@@ -23,7 +23,7 @@ pub mod time;
 pub use config::{AgentGroup, PlatformConfig};
 pub use event::{Content, Event, EventType};
 pub use ids::{AgentId, AgentRange, AgentSet, ConfId};
-pub use input::{Input, Op, Rejection, Response, retcode};
+pub use input::{AgentText, Input, Op, Rejection, Response, retcode};
 pub use record::{InputRecord, Record};
 pub use state::{Agent, AgentState, Conference, Phase, Platform, Timer, TimerOp};
 pub use time::{SimDuration, SimTime};

@@ -2,7 +2,7 @@
 //! crate stamps each with `seq` and `at` and owns the bytes; the core folds them into state.
 
 use crate::event::Event;
-use crate::input::{Input, Op, Response};
+use crate::input::{AgentText, Input, Op, Response};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub struct InputRecord {
     pub op: Op,
     /// The `{agentid}` of the path exactly as sent.
-    pub agent: Arc<str>,
+    pub agent: AgentText,
     pub body: Arc<Value>,
     pub response: Response,
 }

@@ -51,8 +51,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 /// Records per hand-over: large enough that the channel costs nothing per record, small enough
-/// that a batch (about 150 KiB of records) stays in cache.
-const BATCH: usize = 1024;
+/// that a batch (40 bytes a record: 160 KiB) stays in the L2 cache. The writer keeps up and
+/// parks between batches, so every hand-over is a wake-up (a `futex` call, a few microseconds
+/// here): at 1,024 records they were 2.5% of the engine thread's time in the closed-loop day
+/// (`perf`), at 4,096 a quarter of that.
+const BATCH: usize = 4096;
 /// Batches in flight at most.
 const QUEUED: usize = 4;
 

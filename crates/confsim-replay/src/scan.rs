@@ -13,7 +13,7 @@
 //! being copied out, unless one straddles its end.
 
 use confsim_core::record::Record;
-use confsim_core::{Input, Op, SimDuration, SimTime};
+use confsim_core::{AgentText, Input, Op, SimDuration, SimTime};
 use confsim_journal::{Header, JournalError, JournalReader, TornTail, parse_line};
 use rustc_hash::FxHashMap;
 use serde::de::IgnoredAny;
@@ -135,18 +135,12 @@ struct QuickInputs {
     /// generator's: no copy to make and free per input, and the platform, which remembers the
     /// last `requestAgentConf` body it checked by its allocation, checks a shared body once.
     bodies: FxHashMap<Vec<u8>, Arc<Value>>,
-    /// Agent ids by their text, shared by the inputs of one agent (an `Arc<str>` made per
-    /// input was an allocation and a free per input).
-    agents: FxHashMap<Vec<u8>, Arc<str>>,
 }
 
 /// What follows a body in a written input; the searcher is built once (building one per search
 /// cost more than the search).
 static RESPONSE_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b",\"response\":"));
-
-/// Agent ids kept at most (cleared when full, as the bodies are).
-const AGENT_CACHE_ENTRIES: usize = 1 << 16;
 
 /// Bodies kept at most (the map is cleared when full: bounded memory, no bookkeeping).
 const BODY_CACHE_ENTRIES: usize = 256;
@@ -168,17 +162,8 @@ impl QuickInputs {
         if agent.contains(&b'\\') {
             return None;
         }
-        let agent = match self.agents.get(agent) {
-            Some(known) => Arc::clone(known),
-            None => {
-                let text: Arc<str> = Arc::from(std::str::from_utf8(agent).ok()?);
-                if self.agents.len() >= AGENT_CACHE_ENTRIES {
-                    self.agents.clear();
-                }
-                self.agents.insert(agent.to_vec(), Arc::clone(&text));
-                text
-            }
-        };
+        // Inline (`AgentText`): no allocation for an id of up to 23 bytes.
+        let agent = AgentText::new(std::str::from_utf8(agent).ok()?);
         let rest = rest[end + 1..].strip_prefix(b",\"body\":")?;
         let body = self.body(rest)?;
         Some((at, Input::new(op, agent, body)))

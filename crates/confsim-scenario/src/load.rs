@@ -33,7 +33,9 @@ use crate::error::Result;
 use crate::scenario::{Dur, Scenario};
 use crate::wakes::WakeQueue;
 use confsim_core::state::{Address, Agent, MemberStatus};
-use confsim_core::{AgentId, AgentSet, ConfId, Input, Op, Platform, SimDuration, SimTime};
+use confsim_core::{
+    AgentId, AgentSet, AgentText, ConfId, Input, Op, Platform, SimDuration, SimTime,
+};
 use confsim_engine::{Engine, Observer};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -351,7 +353,7 @@ pub trait TouchSink: Observer {
     /// The driver is about to submit an input whose path id is `name`, made from `agent`: a
     /// sink may take the agent from here rather than parse the id back from the record.
     /// Only a hint: a sink that ignores it (the default) parses, and gets the same agent.
-    fn submitting(&mut self, name: &std::sync::Arc<str>, agent: AgentId) {
+    fn submitting(&mut self, name: &AgentText, agent: AgentId) {
         let _ = (name, agent);
     }
 }
@@ -519,9 +521,9 @@ struct Generator<'a> {
     /// The agents this generator follows, by member number (see `Track`); empty for a
     /// generator that follows none (one that neither loops closed nor releases).
     tracks: Vec<Option<Track>>,
-    /// Each member's id as inputs carry it, made at its first input and shared by every later
-    /// one (a fresh string per input was an allocation and a free per input).
-    names: Vec<Option<std::sync::Arc<str>>>,
+    /// Each member's id as inputs carry it, made at its first input and copied into every
+    /// later one (inline: `AgentText`).
+    names: Vec<Option<AgentText>>,
 }
 
 impl Generator<'_> {
@@ -549,7 +551,7 @@ impl Generator<'_> {
     }
 
     /// Member `m`'s id (`agent`) as its inputs carry it; `None` for an agent not in the set.
-    fn name(&mut self, m: Option<u32>, agent: AgentId) -> std::sync::Arc<str> {
+    fn name(&mut self, m: Option<u32>, agent: AgentId) -> AgentText {
         let Some(m) = m
             .map(|m| m as usize)
             .filter(|m| *m < self.members.len() as usize)
@@ -570,9 +572,9 @@ impl Generator<'_> {
     }
 }
 
-/// `agent.decimal()`, shared: made in place rather than as a `String` copied into an `Arc` (an
-/// allocation, a copy and a free fewer for each member's first input).
-fn decimal(agent: AgentId) -> std::sync::Arc<str> {
+/// `agent.decimal()`, inline: made in place rather than as a `String` (an allocation, a copy
+/// and a free fewer for each member's first input).
+fn decimal(agent: AgentId) -> AgentText {
     let mut digits = [0u8; 10];
     let mut at = digits.len();
     let mut n = agent.0;
@@ -585,7 +587,7 @@ fn decimal(agent: AgentId) -> std::sync::Arc<str> {
         }
     }
     // Always ASCII digits; the fallback only keeps this panic-free.
-    std::str::from_utf8(&digits[at..]).map_or_else(|_| agent.decimal().into(), Into::into)
+    std::str::from_utf8(&digits[at..]).map_or_else(|_| agent.decimal().into(), AgentText::new)
 }
 
 /// An agent a generator follows: until it is free again (the end of a closed loop's

@@ -14,7 +14,7 @@ use crate::scenario::{Dur, Scenario};
 use crate::stats::{Percentiles, Stats, buckets, ms_histogram};
 use crate::timeline::Timeline;
 use confsim_core::record::{InputRecord, Record};
-use confsim_core::{AgentId, ConfId, Content, EventType, Input, Op, SimTime};
+use confsim_core::{AgentId, AgentText, ConfId, Content, EventType, Input, Op, SimTime};
 use confsim_engine::{Clock, Engine, EngineError, Observer, Stopwatch, VirtualClock, WallClock};
 use confsim_journal::{Header, JournalError};
 use serde_json::Value;
@@ -88,9 +88,9 @@ pub fn header(scenario: &Scenario, seed: u64) -> Header {
 struct RunObserver {
     touches: Vec<Touch>,
     collect_touches: bool,
-    /// The next input's path id (its string's address) and the agent the driver made it from
-    /// (see `TouchSink::submitting`).
-    submitting: Option<(usize, AgentId)>,
+    /// The next input's path id and the agent the driver made it from (see
+    /// `TouchSink::submitting`).
+    submitting: Option<(AgentText, AgentId)>,
 }
 
 impl Observer for RunObserver {
@@ -135,9 +135,8 @@ impl RunObserver {
         // The path id as sent; one that is not a number names no agent and changes nothing.
         // A load generator's input comes with its agent already: its name is the string the
         // driver announced (the same allocation), so nothing needs parsing.
-        let address = input.agent.as_ptr() as usize;
         let agent = match self.submitting.take() {
-            Some((announced, agent)) if announced == address => Some(agent),
+            Some((announced, agent)) if announced == input.agent => Some(agent),
             _ => input.agent.parse().ok().map(AgentId),
         };
         if let Some(agent) = agent {
@@ -183,8 +182,8 @@ impl TouchSink for RunObserver {
         &mut self.touches
     }
 
-    fn submitting(&mut self, name: &std::sync::Arc<str>, agent: AgentId) {
-        self.submitting = Some((name.as_ptr() as usize, agent));
+    fn submitting(&mut self, name: &AgentText, agent: AgentId) {
+        self.submitting = Some((name.clone(), agent));
     }
 }
 
@@ -224,12 +223,11 @@ fn earliest(
 /// The scripted steps as inputs, in the order they run: by `at`, and steps with the same `at`
 /// in file order (a stable sort). Made once, before the run, so running a step reads the next
 /// entry of one vector instead of a step somewhere in the scenario (at 60,000 agents the steps
-/// are tens of megabytes, visited in time order, not file order), and so steps share their
-/// agent's id and equal bodies share one value (`Arc`): no copy of a body per input, and the
+/// are tens of megabytes, visited in time order, not file order), and so equal bodies share
+/// one value (`Arc`): no copy of a body per input, and the
 /// platform, which remembers the last `requestAgentConf` body it checked by its allocation,
 /// checks a body that many steps send once.
 fn script(scenario: &Scenario) -> Vec<Scripted> {
-    let mut agents: rustc_hash::FxHashMap<&str, Arc<str>> = rustc_hash::FxHashMap::default();
     // The last few distinct bodies: a script repeats a handful of bodies (per operation), and
     // comparing a small value costs less than copying it.
     let mut bodies: Vec<Arc<Value>> = Vec::new();
@@ -243,11 +241,7 @@ fn script(scenario: &Scenario) -> Vec<Scripted> {
         .steps
         .iter()
         .map(|step| {
-            let agent = Arc::clone(
-                agents
-                    .entry(step.agent.0.as_str())
-                    .or_insert_with(|| Arc::from(step.agent.0.as_str())),
-            );
+            let agent = AgentText::new(&step.agent.0);
             let body = match bodies.iter().find(|b| same_json(b, &step.body)) {
                 Some(shared) => Arc::clone(shared),
                 None => {
@@ -289,8 +283,8 @@ struct Scripted {
 /// Hints for the next three steps' state (see `confsim_core::hint`): at 60,000 agents a
 /// step's agent and conference are rarely in the cache, and steps are several records apart,
 /// time enough for memory to arrive. Each stage reads what the one before named: the third
-/// step: its agent's index entry. The second: its agent. The next: its agent id's text (which
-/// `decide` parses) and its conference, found through its agent.
+/// step: its agent's index entry. The second: its agent. The next: its conference, found
+/// through its agent. (The step's agent id's text, which `decide` parses, is in the step.)
 fn prefetch_steps(platform: &confsim_core::Platform, ahead: &[Scripted]) {
     if !platform.hints_pay() {
         return;
@@ -302,7 +296,6 @@ fn prefetch_steps(platform: &confsim_core::Platform, ahead: &[Scripted]) {
         platform.prefetch_agent(id);
     }
     if let Some(next) = ahead.first() {
-        confsim_core::hint::prefetch(next.input.agent.as_bytes(), 1);
         if let Some(id) = next.agent {
             platform.prefetch_conf_of(id);
         }
@@ -570,7 +563,6 @@ mod tests {
         assert_eq!(offsets, [0, 1_000, 1_000, 2_000]);
         assert!(Arc::ptr_eq(&script[1].input.body, &script[2].input.body));
         assert!(!Arc::ptr_eq(&script[0].input.body, &script[1].input.body));
-        assert!(Arc::ptr_eq(&script[0].input.agent, &script[3].input.agent));
         assert_eq!(*script[0].input.body, json!({"memberNum": 3}));
     }
 
