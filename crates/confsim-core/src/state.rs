@@ -1422,6 +1422,17 @@ impl Platform {
         }
     }
 
+    /// Starts loading conference `id` and its member list (see `hint`). Reads the conference:
+    /// meant for one named to `prefetch_conf` a little earlier.
+    #[inline]
+    pub fn prefetch_members(&self, id: ConfId) {
+        if let Some(conf) = self.confs.get(&id) {
+            if let Some(first) = conf.members.first() {
+                crate::hint::prefetch(first, 2);
+            }
+        }
+    }
+
     /// Fires a due timer: appends the events it emits, in order, to `out` (they all happen at
     /// the timer's due time), consuming what triggered it. A timer that no longer matches the
     /// state emits nothing.
@@ -1927,6 +1938,7 @@ mod tests {
         let gone = ConfId(CONF_ID_BASE + 99 * CONF_ID_STRIDE);
         for conf in [id, gone] {
             p.prefetch_conf(conf);
+            p.prefetch_members(conf);
             for timer in [
                 Timer::Step(conf, 0),
                 Timer::Warn(conf),

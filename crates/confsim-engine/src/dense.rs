@@ -54,6 +54,15 @@ impl DenseIndex {
         usize::try_from(n.checked_sub(self.first)?).ok()
     }
 
+    /// Starts loading the row of number `n` (every lane of it: a row is 16 bytes), if it is
+    /// in the window (see `confsim_core::hint`).
+    #[inline]
+    pub(crate) fn prefetch(&self, n: u64) {
+        if let Some(row) = self.position(n).and_then(|i| self.window.get(i)) {
+            confsim_core::hint::prefetch(row, 1);
+        }
+    }
+
     #[inline]
     pub(crate) fn get(&self, (n, lane): DenseKey) -> Option<u32> {
         if let Some(&slot) = self

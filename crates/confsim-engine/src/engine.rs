@@ -280,6 +280,15 @@ impl<W: Write> Engine<W> {
         }
     }
 
+    /// Starts loading where the timer queue keeps conference `conf`'s timers (see
+    /// `confsim_core::hint`): a driver about to end a conference (a release) names it, so
+    /// that cancelling its warning and end does not wait for memory. Changes nothing.
+    #[inline]
+    pub fn prefetch_timers_of(&self, conf: ConfId) {
+        self.scheduler
+            .prefetch(Queued(Item::Platform(Timer::End(conf))));
+    }
+
     pub fn platform(&self) -> &Platform {
         &self.platform
     }
@@ -305,7 +314,11 @@ impl<W: Write> Engine<W> {
     /// response, applies it, and returns the response.
     pub fn submit(&mut self, input: Input, observer: &mut impl Observer) -> Result<Response> {
         let response = self.platform.decide(&input, self.now);
-        let record = Record::input(InputRecord::new(input, response.clone()));
+        let input = InputRecord::new(input, response.clone());
+        let record = match &mut self.journal {
+            Journal::Piped(j) => j.input_record(input),
+            Journal::Inline(_) => Record::input(input),
+        };
         self.inputs += 1;
         self.commit(record, observer)?;
         Ok(response)

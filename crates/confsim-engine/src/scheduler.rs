@@ -896,6 +896,16 @@ impl<T: Keyed> Scheduler<T> {
         self.slots.get(entry.slot as usize).map(|slot| &slot.item)
     }
 
+    /// Starts loading what finding `item` reads, where that is known without reading memory:
+    /// the row of its dense key (every item of that row: a conference's step, warning, end and
+    /// announcement). A hint (see `confsim_core::hint`); nothing changes.
+    #[inline]
+    pub fn prefetch(&self, item: T) {
+        if let Some((n, _)) = item.dense() {
+            self.dense.prefetch(n);
+        }
+    }
+
     /// The item likely to come after `upcoming`, when the near level's array holds it (see
     /// `upcoming`); and a prefetch hint for the slot of the item after that.
     #[inline]
@@ -1014,6 +1024,25 @@ mod tests {
             assert_eq!(s.upcoming_second().copied(), rest.get(1).copied());
         }
         assert_eq!(expected.next(), None);
+    }
+
+    /// A prefetch hint changes nothing: for an item with a dense key, pending or not, and one
+    /// without.
+    #[test]
+    fn a_prefetch_changes_nothing() {
+        let mut s = Scheduler::new();
+        // Dense keys (one pending, one far out of the window) and a hashed item (3).
+        let items = [Mixed(1), Mixed(20_002), Mixed(3)];
+        for (due, item) in [(30, items[0]), (10, items[2])] {
+            s.schedule_at(t(due), item);
+        }
+        let before = s.pending();
+        for item in items {
+            s.prefetch(item);
+        }
+        assert_eq!(s.pending(), before);
+        assert_eq!(s.pop_due(t(100)), Some((t(10), items[2])));
+        assert_eq!(s.pop_due(t(100)), Some((t(30), items[0])));
     }
 
     #[test]

@@ -753,14 +753,23 @@ impl<'a> LoadDriver<'a> {
         let Some((_, wake)) = self.queue.pop() else {
             return Ok(());
         };
-        // A hint (see `confsim_core::hint`): the next wake-up to release a conference reads
-        // its chair and conference, which after a hold of minutes are rarely in the cache.
-        if let Some(Wake::Release { agent, conf, .. }) = self.queue.upcoming()
-            && engine.platform().hints_pay()
-        {
+        // Hints (see `confsim_core::hint`): a wake-up that releases a conference reads its
+        // chair and conference, cancels its timers, and frees its members, which after a hold
+        // of minutes are rarely in the cache. Named in two stages: two wake-ups ahead, what is
+        // found by number; one ahead, the member list, found through the conference (which
+        // the first stage named, when there was one).
+        if engine.platform().hints_pay() {
             let platform = engine.platform();
-            platform.prefetch_agent(*agent);
-            platform.prefetch_conf(*conf);
+            if let Some(Wake::Release { agent, conf, .. }) = self.queue.upcoming_second() {
+                platform.prefetch_agent(*agent);
+                platform.prefetch_conf(*conf);
+                engine.prefetch_timers_of(*conf);
+            }
+            if let Some(Wake::Release { agent, conf, .. }) = self.queue.upcoming() {
+                platform.prefetch_agent(*agent);
+                engine.prefetch_timers_of(*conf);
+                platform.prefetch_members(*conf);
+            }
         }
         let now = engine.now();
         match wake {

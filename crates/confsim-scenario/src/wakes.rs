@@ -155,6 +155,13 @@ impl<T> WakeQueue<T> {
         self.current.last().map(|e| &e.item)
     }
 
+    /// The item likely to come after `upcoming`, likewise: the one before it in the second
+    /// being run.
+    #[inline]
+    pub(crate) fn upcoming_second(&self) -> Option<&T> {
+        self.current.iter().rev().nth(1).map(|e| &e.item)
+    }
+
     /// Removes and returns the earliest item.
     pub(crate) fn pop(&mut self) -> Option<(SimTime, T)> {
         if self.current.is_empty() && self.soon.is_empty() {
@@ -236,18 +243,21 @@ mod tests {
         assert_eq!(q.next_due(), None);
     }
 
-    /// The hint names the next item of the second being run, once it has been reached.
+    /// The hints name the next two items of the second being run, once it has been reached.
     #[test]
-    fn the_upcoming_item_is_the_next_of_the_second_being_run() {
+    fn the_upcoming_items_are_the_next_two_of_the_second_being_run() {
         let mut q = WakeQueue::new(t(0));
         assert_eq!(q.upcoming(), None, "nothing reached yet");
+        assert_eq!(q.upcoming_second(), None);
         for (due, item) in [(30, 'c'), (10, 'a'), (20, 'b')] {
             q.push(t(due), item);
         }
         assert_eq!(q.pop(), Some((t(10), 'a')));
         assert_eq!(q.upcoming(), Some(&'b'));
+        assert_eq!(q.upcoming_second(), Some(&'c'));
         assert_eq!(q.pop(), Some((t(20), 'b')));
         assert_eq!(q.upcoming(), Some(&'c'));
+        assert_eq!(q.upcoming_second(), None);
         assert_eq!(q.pop(), Some((t(30), 'c')));
         assert_eq!(q.upcoming(), None);
     }
