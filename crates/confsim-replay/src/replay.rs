@@ -16,7 +16,7 @@ use crate::compare::Comparator;
 use crate::error::{ReplayError, Result};
 use crate::outcome::{Outcome, Torn, Verdict};
 use crate::scan::{Lead, Scanned};
-use confsim_core::{Input, SimTime};
+use confsim_core::{Input, Platform, SimTime};
 use confsim_engine::{Engine, EngineError, Step, Stopwatch};
 use confsim_journal::{Header, JournalError, TornTail};
 use std::fs::File;
@@ -72,6 +72,33 @@ trait Inputs {
     fn next_input(&mut self) -> Result<Option<(u64, SimTime, Input)>, JournalError>;
     /// Once `next_input` has returned `None`: the records, the last one's time, a torn tail.
     fn end(self) -> Result<LeadEnd, JournalError>;
+    /// The inputs already read that `next_input` will return next, as far as they are at hand
+    /// (for hints; may be none).
+    fn ahead(&self) -> &[(u64, SimTime, Input)] {
+        &[]
+    }
+}
+
+/// Hints (see `confsim_core::hint`) for the next two inputs, as the runner names its next
+/// steps': the agent of the one after next, and the conference of the next one's agent (which
+/// the previous call named). A replay reads inputs of agents and conferences anywhere in the
+/// state, and several timers fire between two inputs: time for memory to arrive.
+fn prefetch_inputs(platform: &Platform, ahead: &[(u64, SimTime, Input)]) {
+    if !platform.hints_pay() {
+        return;
+    }
+    let range = platform.config().agent_id_range;
+    let agent = |i: usize| {
+        ahead
+            .get(i)
+            .and_then(|(_, _, input)| range.parse_path_id(&input.agent))
+    };
+    if let Some(id) = agent(1) {
+        platform.prefetch_agent(id);
+    }
+    if let Some(id) = agent(0) {
+        platform.prefetch_conf_of(id);
+    }
 }
 
 /// How the recorded journal ended.
@@ -190,6 +217,10 @@ impl Inputs for AheadThread {
         }
     }
 
+    fn ahead(&self) -> &[(u64, SimTime, Input)] {
+        self.batch.as_slice()
+    }
+
     fn end(mut self) -> Result<LeadEnd, JournalError> {
         while self.end.is_none() {
             if self.next_input()?.is_none() {
@@ -229,6 +260,7 @@ fn replay_with<F: BufRead>(
     };
 
     while let Some((seq, at, input)) = lead.next_input().map_err(journal_error)? {
+        prefetch_inputs(engine.platform(), lead.ahead());
         while produced(&engine) + 1 < seq {
             if engine.step(at, &mut ()).map_err(engine_error)? == Step::Idle {
                 break;
