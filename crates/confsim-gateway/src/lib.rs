@@ -25,6 +25,7 @@ mod routes;
 mod server;
 mod sessions;
 mod tls;
+mod wire;
 
 pub use clock::present;
 pub use config::{

@@ -27,6 +27,7 @@
 use crate::error::{GatewayError, Result};
 use crate::gateway::Gateway;
 use crate::metrics::HttpCounters;
+use crate::wire::VendorCase;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -82,7 +83,10 @@ async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let connection = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(router));
+    let connection = builder.serve_connection(
+        TokioIo::new(VendorCase::new(io)),
+        TowerToHyperService::new(router),
+    );
     if let Err(error) = watcher.watch(connection).await {
         let counter = if error.is_timeout() {
             &http.header_timeouts

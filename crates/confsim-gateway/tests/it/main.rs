@@ -20,3 +20,4 @@ mod session;
 mod support;
 mod tcp;
 mod tls;
+mod wire;

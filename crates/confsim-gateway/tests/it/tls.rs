@@ -91,7 +91,9 @@ async fn the_gateway_serves_https_with_the_given_certificate() {
     )
     .await
     .unwrap();
-    assert!(login.contains("set-guid: JSESSIONID="), "{login}");
+    // The vendor's case, byte for byte, under the encryption too (product.md §9.5).
+    assert!(login.contains("\r\nSet-GUID: JSESSIONID="), "{login}");
+    assert!(!login.contains("set-guid"), "{login}");
     assert!(login.contains(r#""retcode":"0""#), "{login}");
 
     stop.send(()).unwrap();
