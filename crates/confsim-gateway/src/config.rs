@@ -1,10 +1,12 @@
 //! The gateway's configuration: the clock, the Guid policy, polling, limits, and the platform
 //! file (`--platform FILE.json`).
 //!
-//! Every period that the vendor expresses in time (Guid rotation and validity, the inactivity
-//! sign-out) is *simulated* time, so it compresses with `--speed` and moves with the manual
-//! clock like everything else the platform does. Only `poll_wait` is real time: it is how long
-//! a TCP connection is held, which is the client's business, not the simulation's.
+//! Every period that the vendor expresses in time for the platform (Guid rotation and
+//! validity) is *simulated* time, so it compresses with `--speed` and moves with the manual
+//! clock like everything else the platform does. Two periods are real time, because they are
+//! about the client, not the simulation: `poll_wait`, how long a TCP connection is held, and
+//! `inactivity`, how long a client may be silent (product.md §9.2: a client polling every
+//! 500 ms must not be signed out at `--speed 600`, nor by a manual clock's 45-minute step).
 
 use crate::error::{GatewayError, Result};
 use confsim_core::ids::AgentSet;
@@ -173,9 +175,10 @@ pub struct GatewayConfig {
     /// How long (real time) a poll with no event is held before the empty answer.
     pub poll_wait: Duration,
     pub guid: GuidPolicy,
-    /// An agent that sends nothing for this long (simulated) is signed out by the gateway
-    /// (`MAXTIME`, agentgateway.md §2.3); `None` disables it.
-    pub inactivity: Option<SimDuration>,
+    /// An agent whose client sends nothing for this long (real time, under every clock and
+    /// speed) is signed out by the gateway (`MAXTIME`, agentgateway.md §2.3) with a journaled
+    /// `forceLogout` at the simulated time the silence is detected; `None` disables it.
+    pub inactivity: Option<Duration>,
     /// Also accept what the vendor's demo clients send (PUT or DELETE for POST operations,
     /// `prolongTime` and `destWorkNo` as query parameters).
     pub lenient: bool,
@@ -223,7 +226,7 @@ impl Default for GatewayConfig {
             agents: Vec::new(),
             poll_wait: Duration::from_millis(10_000),
             guid: GuidPolicy::default(),
-            inactivity: Some(SimDuration::from_secs(120)),
+            inactivity: Some(Duration::from_secs(120)),
             lenient: false,
             queue_capacity: 10_000,
             journal_memory_bytes: 256 << 20,

@@ -12,17 +12,20 @@
 //! before T. (The scenario runner puts a step *before* the timers of its instant; the journal
 //! records which happened, and `confsim replay` reproduces either, by `seq`.)
 //!
-//! Inactivity deadlines are the engine's *driver items* (token = agent id), so they interleave
-//! with platform timers in simulated-time order; the sign-out they cause is a `forceLogout`
-//! input like any other, journaled, so a replay reproduces it.
+//! Liveness is real time (product.md §9.2): a client is silent when it has sent nothing and
+//! held no poll for `--inactivity-ms` of real time, whatever the clock and speed, so a manual
+//! clock's long step or a fast wall clock signs out nobody who is still polling. The clock's
+//! task sweeps the sessions a few times a period (`check_liveness`); the sign-out it causes is
+//! a `forceLogout` input at the simulated present, journaled like any other, so a replay
+//! reproduces it at the same simulated time.
 
-use crate::clock::SimClock;
+use crate::clock::{SimClock, real_now};
 use crate::config::{ClockMode, GatewayConfig, GuidPolicy};
 use crate::durable::{Durability, JournalFile, NotDurable, Ticket};
 use crate::error::Result;
 use crate::journal::{self, ExistingJournal, Forgotten, JournalMemory, JournalTap};
 use crate::metrics::{self, HttpCounters, Snapshot};
-use crate::sessions::{Desk, Idle, Phase, Purpose, Take};
+use crate::sessions::{Desk, Phase, Purpose, Take};
 use confsim_core::{
     AgentId, AgentState, Input, Op, Rejection, Response, SimDuration, SimTime, retcode,
 };
@@ -33,6 +36,7 @@ use serde_json::{Value, json};
 use std::fs::File;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 /// The state under the lock.
@@ -42,12 +46,14 @@ pub(crate) struct Inner {
     desk: Desk,
     clock: SimClock,
     guid: GuidPolicy,
-    inactivity: Option<SimDuration>,
+    inactivity: Option<Duration>,
     /// The deadline the wall clock's task sleeps towards (`None`: nothing, or not asleep).
     ticker_target: Option<SimTime>,
     /// Agents a resumed journal left signed in, with no session here (Guids do not survive a
     /// restart): each is signed out at the inactivity deadline unless it signs in again.
     orphans: FxHashSet<AgentId>,
+    /// When the orphans were left (the restart), in real time.
+    orphans_since: Instant,
 }
 
 /// A synchronous answer and the Guid to send in `Set-GUID`, if any.
@@ -166,51 +172,49 @@ impl Inner {
             match self.engine.step(t, &mut self.desk)? {
                 Step::Idle => break,
                 Step::Fired => {}
-                Step::Driver(token) => self.inactivity_due(token)?,
+                // The gateway schedules no driver items of its own.
+                Step::Driver(_) => {}
             }
         }
         let now = self.engine.now().max(t);
         self.engine.set_time(now)
     }
 
-    fn inactivity_due(&mut self, token: u64) -> Result<(), EngineError> {
-        let (Some(period), Ok(id)) = (self.inactivity, u32::try_from(token)) else {
-            return Ok(());
+    /// Signs out every agent whose client has been silent for the inactivity period (real
+    /// time), at the simulated present; returns how many. The orphans of a restart count as
+    /// silent from the restart.
+    fn check_liveness(&mut self) -> Result<usize, EngineError> {
+        let Some(period) = self.inactivity else {
+            return Ok(0);
         };
-        let id = AgentId(id);
-        let now = self.engine.now();
-        let idle = match self.desk.inactivity_due(id, now, period) {
-            // Signed in before a restart, and not since: as silent as an agent can be.
-            Idle::Nothing
-                if self.orphans.remove(&id)
-                    && self
-                        .engine
-                        .platform()
-                        .agent(id)
-                        .is_some_and(|a| a.signed_in) =>
-            {
-                Idle::SignOut
-            }
-            idle => idle,
-        };
-        match idle {
-            Idle::Nothing | Idle::Expire => {}
-            Idle::Later(at) => self.engine.schedule_driver(at, token),
-            Idle::SignOut => {
-                tracing::info!(agent = %id, "no request for the inactivity period: signing out");
-                let input = Input::new(Op::ForceLogout, id.to_string(), Value::Null);
-                let response = self.engine.submit(input, &mut self.desk)?;
-                self.desk.counters.inactivity_signouts += 1;
-                if response.is_success() {
-                    self.desk.signed_out(id, true);
-                } else {
-                    // The platform had signed it out already (it cannot, today, without the
-                    // gateway knowing); the session is over either way.
-                    self.desk.signed_out(id, false);
-                }
-            }
+        let at = real_now();
+        let mut silent = self.desk.silent(at, period);
+        if !self.orphans.is_empty() && at.saturating_duration_since(self.orphans_since) >= period {
+            let platform = self.engine.platform();
+            let mut orphans: Vec<AgentId> = self
+                .orphans
+                .drain()
+                .filter(|&id| platform.agent(id).is_some_and(|a| a.signed_in))
+                .collect();
+            silent.append(&mut orphans);
+            silent.sort_unstable();
+            silent.dedup();
         }
-        Ok(())
+        if silent.is_empty() {
+            return Ok(0);
+        }
+        let now = self.catch_up()?;
+        for &id in &silent {
+            tracing::info!(agent = %id, "no request for the inactivity period: signing out");
+            let input = Input::new(Op::ForceLogout, id.to_string(), Value::Null);
+            let response = self.engine.submit(input, &mut self.desk)?;
+            self.desk.counters.inactivity_signouts += 1;
+            // A refusal means the platform had signed it out already; the session is over
+            // either way.
+            self.desk.signed_out(id, response.is_success());
+        }
+        self.advance_to(now)?;
+        Ok(silent.len())
     }
 
     /// Submits an input at `now` and keeps the sessions in step with its answer.
@@ -230,10 +234,6 @@ impl Inner {
                 Op::Login | Op::ForceLogin => {
                     self.orphans.remove(&id);
                     set_guid = Some(self.desk.signed_in(id, now));
-                    if let Some(period) = self.inactivity {
-                        self.engine
-                            .schedule_driver(now.saturating_add(period), u64::from(id.0));
-                    }
                 }
                 Op::Logout => self.desk.signed_out(id, false),
                 Op::ForceLogout => self.desk.signed_out(id, true),
@@ -375,18 +375,10 @@ impl Gateway {
         let mut engine = Engine::resume(&header, &existing.records, kept, tap, &mut desk)?;
         engine.flush()?;
         durable_start(config.fsync, &*file)?;
-        let now = engine.now();
         let mut orphans = FxHashSet::default();
         for (id, agent) in engine.platform().agents() {
             if agent.signed_in {
                 orphans.insert(id);
-            }
-        }
-        if let Some(period) = config.inactivity {
-            let mut ids: Vec<AgentId> = orphans.iter().copied().collect();
-            ids.sort_unstable();
-            for id in ids {
-                engine.schedule_driver(now.saturating_add(period), u64::from(id.0));
             }
         }
         let durable = Durability::new(config.fsync, Some(file), engine.last_seq())
@@ -413,6 +405,7 @@ impl Gateway {
             inactivity: config.inactivity,
             ticker_target: None,
             orphans,
+            orphans_since: real_now(),
         };
         let (shutdown, _) = watch::channel(false);
         Gateway {
@@ -746,6 +739,24 @@ impl Gateway {
         journal::lock(&self.shared.journal).read_from(from)
     }
 
+    /// Signs out, by a journaled `forceLogout` at the simulated present, every agent whose
+    /// client has been silent for `--inactivity-ms` of real time (product.md §9.2); returns
+    /// how many. The clock's task calls it a few times a period; a test may call it directly.
+    pub fn check_liveness(&self) -> usize {
+        let mut inner = self.lock();
+        let signed_out = match inner.check_liveness() {
+            Ok(n) => n,
+            Err(e) => {
+                engine_failure(&e);
+                0
+            }
+        };
+        let wake = inner.ticker_must_wake();
+        drop(inner);
+        self.wake_ticker_if(wake);
+        signed_out
+    }
+
     /// The whole journal as written so far, header included (for tests and tools).
     pub fn journal_bytes(&self) -> Option<Vec<u8>> {
         self.journal_from(0).ok()
@@ -796,6 +807,9 @@ impl Gateway {
         let mut flush = tokio::time::interval(std::time::Duration::from_secs(1));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.shared.shutdown.subscribe();
+        // A few sweeps a period: a silent client is signed out within a quarter period late.
+        let mut liveness = tokio::time::interval(liveness_tick(self.shared.config.inactivity));
+        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let wake_at = {
                 let mut inner = self.lock();
@@ -819,6 +833,9 @@ impl Gateway {
                 }
                 _ = self.shared.tick.notified() => {}
                 _ = flush.tick() => self.flush(),
+                _ = liveness.tick(), if self.shared.config.inactivity.is_some() => {
+                    self.check_liveness();
+                }
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
         }
@@ -871,10 +888,17 @@ struct HeldPoll<'a> {
 impl Drop for HeldPoll<'_> {
     fn drop(&mut self) {
         let mut inner = self.gateway.lock();
-        let now = inner.now();
         if let Some(s) = inner.desk.session_mut(self.id) {
             s.polls_in_flight = s.polls_in_flight.saturating_sub(1);
-            s.last_activity = s.last_activity.max(now);
+            s.last_heard = crate::clock::real_now();
         }
     }
+}
+
+/// How often the clock's task sweeps for silent clients: a quarter of the period, between
+/// 10 ms and 1 s.
+fn liveness_tick(period: Option<Duration>) -> Duration {
+    period.map_or(Duration::from_secs(1), |p| {
+        (p / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    })
 }

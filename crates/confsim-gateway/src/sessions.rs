@@ -22,6 +22,7 @@
 //! forced sign-out); after that its Guid is `100-006` too. A signed-out session nobody polls
 //! is forgotten after the inactivity period.
 
+use crate::clock::real_now;
 use crate::config::{GuidMode, GuidPolicy, NODE_NAME};
 use crate::metrics::Counters;
 use confsim_core::record::Record;
@@ -30,6 +31,7 @@ use confsim_engine::Observer;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Where a session is.
@@ -51,7 +53,8 @@ pub(crate) struct Session {
     /// The replaced Guid and until when it is still accepted.
     previous: Option<(String, SimTime)>,
     pub login_time: SimTime,
-    pub last_activity: SimTime,
+    /// When its client was last heard from (real time: liveness is the client's, §9.2).
+    pub last_heard: Instant,
     pub phase: Phase,
     pub polls_in_flight: u32,
     /// Events awaiting a poll, oldest first, with their instants. Kept typed and serialized
@@ -88,19 +91,6 @@ pub(crate) enum Take {
     Empty,
     /// Signed out and drained: the session is over.
     Over,
-}
-
-/// What to do when an agent's inactivity deadline comes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Idle {
-    /// Nothing: no session (or the item is stale).
-    Nothing,
-    /// Active since: look again then.
-    Later(SimTime),
-    /// Silent for the whole period: sign it out.
-    SignOut,
-    /// A signed-out session nobody polled: forget it.
-    Expire,
 }
 
 /// The sessions, the queues and the counters: the engine's observer.
@@ -187,7 +177,7 @@ impl Desk {
         if purpose == Purpose::Call && session.phase != Phase::SignedIn {
             return Err(reject(format!("agent {id} is signed out")));
         }
-        session.last_activity = now;
+        session.last_heard = real_now();
         Ok(Authenticated { used_previous })
     }
 
@@ -201,7 +191,7 @@ impl Desk {
                 s.issued_at = now;
                 s.previous = None;
                 s.login_time = now;
-                s.last_activity = now;
+                s.last_heard = real_now();
                 s.phase = Phase::SignedIn;
                 s.dropped = 0;
             }
@@ -213,7 +203,7 @@ impl Desk {
                         issued_at: now,
                         previous: None,
                         login_time: now,
-                        last_activity: now,
+                        last_heard: real_now(),
                         phase: Phase::SignedIn,
                         polls_in_flight: 0,
                         queue: VecDeque::new(),
@@ -230,6 +220,8 @@ impl Desk {
     pub fn signed_out(&mut self, id: AgentId, awaiting_shutdown: bool) {
         if let Some(s) = self.sessions.get_mut(&id) {
             s.phase = Phase::SignedOut { awaiting_shutdown };
+            // Its client has a whole period from now to collect what is left.
+            s.last_heard = real_now();
             // A poll held for this agent may now have to answer 100-006.
             s.notify.notify_one();
         }
@@ -314,31 +306,33 @@ impl Desk {
         }
     }
 
-    /// The agent's inactivity deadline has come at `now`.
-    pub fn inactivity_due(
-        &mut self,
-        id: AgentId,
-        now: SimTime,
-        period: confsim_core::SimDuration,
-    ) -> Idle {
-        let Some(s) = self.sessions.get(&id) else {
-            return Idle::Nothing;
-        };
-        let quiet_until = s.last_activity.saturating_add(period);
-        match s.phase {
-            // A poll held open is the client listening: it is not inactive, however long the
-            // hold lasts in simulated time (at --speed 60 a 10 s hold is 10 simulated minutes).
-            Phase::SignedIn if s.polls_in_flight > 0 => Idle::Later(now.saturating_add(period)),
-            _ if quiet_until > now => Idle::Later(quiet_until),
-            Phase::SignedIn => Idle::SignOut,
-            Phase::SignedOut { .. } => {
-                let s = self.sessions.remove(&id);
-                let left = s.map_or(0, |s| s.queue.len());
-                self.queued -= left;
-                self.counters.expired_sessions += 1;
-                Idle::Expire
+    /// The liveness sweep at real instant `at` (product.md §9.2): the signed-in agents whose
+    /// clients have been silent for `period` (no request, no poll held), in agent order so that
+    /// their sign-outs are journaled in an order that does not depend on the map's; and the
+    /// signed-out sessions nobody polled for `period` since their sign-out, forgotten here.
+    pub fn silent(&mut self, at: Instant, period: Duration) -> Vec<AgentId> {
+        let mut silent = Vec::new();
+        let mut expired = Vec::new();
+        for (&id, s) in &self.sessions {
+            if at.saturating_duration_since(s.last_heard) < period {
+                continue;
+            }
+            match s.phase {
+                // A poll held open is the client listening, however long the hold lasts.
+                Phase::SignedIn if s.polls_in_flight > 0 => {}
+                Phase::SignedIn => silent.push(id),
+                Phase::SignedOut { .. } if s.polls_in_flight == 0 => expired.push(id),
+                Phase::SignedOut { .. } => {}
             }
         }
+        for id in expired {
+            if let Some(s) = self.sessions.remove(&id) {
+                self.queued -= s.queue.len();
+                self.counters.expired_sessions += 1;
+            }
+        }
+        silent.sort_unstable();
+        silent
     }
 
     fn route(&mut self, at: SimTime, event: &Event) {

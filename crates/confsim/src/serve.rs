@@ -105,7 +105,8 @@ pub struct ServeArgs {
     /// A Guid is accepted at least this long after its issue (simulated ms; GUIDTIMEOUT).
     #[arg(long, value_name = "N", default_value_t = 120_000)]
     guid_timeout_ms: u64,
-    /// Sign out an agent that sends nothing for this long (simulated ms; MAXTIME); 0: never.
+    /// Sign out an agent whose client sends nothing for this long (real ms, whatever the
+    /// clock and speed; MAXTIME); 0: never.
     #[arg(long, value_name = "N", default_value_t = 120_000)]
     inactivity_ms: u64,
     /// Events held per agent for polling before the oldest are dropped.
@@ -303,7 +304,8 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
             interval: SimDuration::from_millis(args.guid_interval_ms),
             timeout: SimDuration::from_millis(args.guid_timeout_ms),
         },
-        inactivity: (args.inactivity_ms > 0).then(|| SimDuration::from_millis(args.inactivity_ms)),
+        inactivity: (args.inactivity_ms > 0)
+            .then(|| std::time::Duration::from_millis(args.inactivity_ms)),
         lenient: args.lenient,
         queue_capacity: args.queue_capacity,
         journal_memory_bytes: args.journal_memory_mb.saturating_mul(1 << 20),
