@@ -739,6 +739,16 @@ impl Gateway {
         journal::lock(&self.shared.journal).read_from(from)
     }
 
+    /// Changes whenever records reach the in-memory journal (for subscribers that follow it).
+    pub(crate) fn journal_written(&self) -> watch::Receiver<u64> {
+        journal::lock(&self.shared.journal).subscribe()
+    }
+
+    /// Becomes `true` when the gateway stops.
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.shared.shutdown.subscribe()
+    }
+
     /// Signs out, by a journaled `forceLogout` at the simulated present, every agent whose
     /// client has been silent for `--inactivity-ms` of real time (product.md §9.2); returns
     /// how many. The clock's task calls it a few times a period; a test may call it directly.

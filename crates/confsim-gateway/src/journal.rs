@@ -19,9 +19,10 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
 
 /// The journal's bytes as far as they have been written, with each line's start.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct JournalMemory {
     header: Vec<u8>,
     /// Bytes of the records still held, from absolute offset `base` (counted from the first
@@ -40,6 +41,8 @@ pub(crate) struct JournalMemory {
     records: u64,
     capacity: usize,
     pub file_errors: u64,
+    /// The `seq` of the last complete record, for subscribers that follow the journal.
+    written: watch::Sender<u64>,
 }
 
 /// What `from` asks for that is no longer in memory.
@@ -51,9 +54,18 @@ pub(crate) struct Forgotten {
 impl JournalMemory {
     pub fn new(capacity: usize) -> Self {
         JournalMemory {
+            header: Vec::new(),
+            bytes: VecDeque::new(),
+            base: 0,
+            starts: VecDeque::new(),
             first_seq: 1,
+            complete: 0,
+            end: 0,
+            header_done: false,
+            records: 0,
             capacity,
-            ..JournalMemory::default()
+            file_errors: 0,
+            written: watch::channel(0).0,
         }
     }
 
@@ -92,6 +104,14 @@ impl JournalMemory {
         if self.bytes.len() > self.capacity {
             self.forget_oldest_half();
         }
+        if self.records != *self.written.borrow() {
+            self.written.send_replace(self.records);
+        }
+    }
+
+    /// Changes whenever complete records are added (its value: the last one's `seq`).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.written.subscribe()
     }
 
     /// Forgets the oldest records, keeping about half of the capacity.

@@ -104,12 +104,41 @@ pub(crate) struct HttpCounters {
     pub headers_too_large: AtomicU64,
     pub bad_requests: AtomicU64,
     pub tls_failures: AtomicU64,
+    /// Journal subscriptions (`follow=true`) open now, and those the gateway ended because
+    /// their client fell behind by more than the backlog.
+    pub subscribers_open: AtomicU64,
+    pub subscribers_behind: AtomicU64,
 }
 
 impl HttpCounters {
     pub fn count(&self, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.classes[class].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one in a gauge of [`HttpCounters`] (a connection, a subscription) while it lives.
+pub(crate) struct Gauged {
+    gateway: crate::gateway::Gateway,
+    gauge: fn(&HttpCounters) -> &AtomicU64,
+}
+
+impl Gauged {
+    pub fn new(gateway: crate::gateway::Gateway, gauge: fn(&HttpCounters) -> &AtomicU64) -> Self {
+        gauge(&gateway.shared.http).fetch_add(1, Ordering::Relaxed);
+        Gauged { gateway, gauge }
+    }
+}
+
+impl Gauged {
+    pub fn gateway(&self) -> &crate::gateway::Gateway {
+        &self.gateway
+    }
+}
+
+impl Drop for Gauged {
+    fn drop(&mut self) {
+        (self.gauge)(&self.gateway.shared.http).fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -362,6 +391,23 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
         "confsim_http_refused_total{{reason=\"control_unauthorized\"}} {}",
         http.control_unauthorized.load(Ordering::Relaxed)
     );
+    for (name, kind, help, value) in [
+        (
+            "confsim_journal_subscribers",
+            "gauge",
+            "Journal subscriptions (GET /simulator/journal?follow=true) open now.",
+            &http.subscribers_open,
+        ),
+        (
+            "confsim_journal_subscribers_disconnected_total",
+            "counter",
+            "Journal subscriptions ended by the gateway because the client fell behind by more than the backlog (it may reconnect with from=SEQ).",
+            &http.subscribers_behind,
+        ),
+    ] {
+        family(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+    }
     family(
         &mut out,
         "confsim_http_connections_closed_total",

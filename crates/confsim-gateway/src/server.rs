@@ -26,7 +26,7 @@
 
 use crate::error::{GatewayError, Result};
 use crate::gateway::Gateway;
-use crate::metrics::HttpCounters;
+use crate::metrics::{Gauged, HttpCounters};
 use crate::wire::VendorCase;
 use axum::Router;
 use hyper::server::conn::http1;
@@ -45,19 +45,6 @@ use tokio_rustls::TlsAcceptor;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// hyper's smallest allowed read buffer (`max_buf_size` panics below it).
 const MIN_READ_BUFFER: usize = 8192;
-
-/// Counts a connection as open while it lives.
-struct Open(Gateway);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0
-            .shared
-            .http
-            .connections_open
-            .fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// The HTTP/1 settings every connection is served with.
 fn builder(gateway: &Gateway) -> http1::Builder {
@@ -167,8 +154,7 @@ impl Gateway {
             let _ = tcp.set_nodelay(true);
             let http = &self.shared.http;
             http.connections.fetch_add(1, Ordering::Relaxed);
-            http.connections_open.fetch_add(1, Ordering::Relaxed);
-            let open = Open(self.clone());
+            let open = Gauged::new(self.clone(), |http| &http.connections_open);
             let (builder, router, watcher, tls) = (
                 builder.clone(),
                 router.clone(),
@@ -177,7 +163,7 @@ impl Gateway {
             );
             tokio::spawn(async move {
                 let _slot = permit;
-                let http = &open.0.shared.http;
+                let http = &open.gateway().shared.http;
                 match tls {
                     None => serve_connection(&builder, tcp, router, watcher, http).await,
                     Some(acceptor) => {

@@ -11,11 +11,12 @@ use super::{control_error, json_response, read_body};
 use crate::config::ControlAccess;
 use crate::gateway::{Gateway, OnTheWallClock};
 use crate::journal::Forgotten;
+use crate::routes::subscribe::{self, Framing};
 use crate::routes::vendor::query_param;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{RawQuery, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -138,9 +139,51 @@ async fn advance(State(gateway): State<Gateway>, request: Request) -> Response {
 }
 
 /// `GET /simulator/journal?from=SEQ`: JSON Lines from record SEQ on; without `from` (or
-/// `from=0`) the whole journal, header included, which `confsim replay` reads as it is.
-async fn journal(State(gateway): State<Gateway>, RawQuery(query): RawQuery) -> Response {
-    let from = match query.as_deref().and_then(|q| query_param(q, "from")) {
+/// `from=0`) the whole journal, header included, which `confsim replay` reads as it is. With
+/// `follow=true`, the response goes on with every new record (`subscribe.rs`), as Server-Sent
+/// Events when the request accepts `text/event-stream`, resuming after `Last-Event-ID`.
+async fn journal(
+    State(gateway): State<Gateway>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let param = |name: &str| query.as_deref().and_then(|q| query_param(q, name));
+    let follow = match param("follow").as_deref().map(str::trim) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") | Some("") => true,
+        Some(other) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                &format!("follow must be true or false, not {other:?}"),
+            );
+        }
+    };
+    let sse = follow
+        && headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/event-stream"));
+    // An EventSource reconnecting sends the last id it saw: resume after it, whatever `from`
+    // its URL still says.
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let from_text = match (sse, resume) {
+        (true, Some(last)) => match last.parse::<u64>() {
+            Ok(last) => Some((last + 1).to_string()),
+            Err(_) => {
+                return control_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Last-Event-ID must be a record's seq (a whole number), not {last:?}"),
+                );
+            }
+        },
+        _ => param("from"),
+    };
+    let from = match from_text {
         None => 0,
         Some(text) => match text.trim().parse::<u64>() {
             Ok(seq) => seq,
@@ -152,6 +195,14 @@ async fn journal(State(gateway): State<Gateway>, RawQuery(query): RawQuery) -> R
             }
         },
     };
+    if follow {
+        let framing = if sse {
+            Framing::ServerSentEvents
+        } else {
+            Framing::JsonLines
+        };
+        return subscribe::follow(gateway, from, framing).await;
+    }
     match gateway.journal_from(from) {
         Ok(bytes) => {
             let mut response = (StatusCode::OK, Body::from(bytes)).into_response();

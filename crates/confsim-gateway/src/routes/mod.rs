@@ -11,6 +11,7 @@
 //! vendor's "exception during the operation".
 
 mod control;
+mod subscribe;
 mod vendor;
 
 use crate::gateway::Gateway;

@@ -17,6 +17,7 @@ mod polling;
 mod power_loss;
 mod queue;
 mod session;
+mod subscribe;
 mod support;
 mod tcp;
 mod tls;
