@@ -33,6 +33,7 @@ pub fn cycles(agents: u32, rounds: u32, seed: u64) -> Scenario {
         }
     }
     Scenario {
+        schema: None,
         name: format!("cycles-{agents}x{rounds}"),
         description: None,
         seed,

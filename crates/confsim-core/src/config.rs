@@ -7,7 +7,7 @@ use crate::state::AgentState;
 use serde::{Deserialize, Serialize};
 
 /// The scenario's `platform` object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlatformConfig {
     #[serde(default)]
@@ -42,7 +42,9 @@ fn default_announcement_ms() -> u64 {
 }
 
 /// Who may sign in.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SignInMode {
     #[default]
@@ -51,7 +53,7 @@ pub enum SignInMode {
 }
 
 /// Invited phone numbers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PhoneConfig {
     /// The delay between the invitation and the answer, uniform.
@@ -98,7 +100,7 @@ impl Default for PlatformConfig {
 }
 
 /// The virtual call center (VDN) every agent belongs to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VdnConfig {
     #[serde(default = "default_vdn_id")]
@@ -150,7 +152,7 @@ impl VdnConfig {
 }
 
 /// The delay of each asynchronous platform event after its cause, drawn uniformly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LatencyConfig {
     #[serde(default = "default_min_ms")]
@@ -176,7 +178,7 @@ impl Default for LatencyConfig {
 }
 
 /// Injected faults.
-#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultConfig {
     /// Probability (0-1) that an accepted `requestAgentConf` ends in `AgentConf_RequestFailed`
@@ -186,7 +188,7 @@ pub struct FaultConfig {
 }
 
 /// A group of agents and their state at the scenario's start (the scenario's `agents[]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentGroup {
     pub ids: AgentSet,

@@ -17,6 +17,7 @@ pub mod input;
 mod notify;
 pub mod ops;
 pub mod record;
+mod schema;
 pub mod state;
 pub mod time;
 

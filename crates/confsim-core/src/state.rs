@@ -29,7 +29,9 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// An agent's state, as a scenario sets it at the start.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentState {
     #[default]

@@ -304,9 +304,13 @@ impl GatewayConfig {
 /// { "platform": { "latency": { "minMs": 0, "maxMs": 0 }, "signIn": "roster" },
 ///   "agents": [ { "ids": "101-120", "password": "secret" }, { "ids": 900, "inspector": true } ] }
 /// ```
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "confsim platform file")]
 pub struct PlatformFile {
+    /// The JSON Schema this file follows, for editors (`confsim schema platform`); ignored.
+    #[serde(default, rename = "$schema")]
+    pub schema: Option<String>,
     #[serde(default)]
     pub platform: PlatformConfig,
     #[serde(default)]
@@ -315,7 +319,7 @@ pub struct PlatformFile {
 
 /// One roster entry of a platform file. Unlike a scenario's agents, no state: every agent
 /// starts signed out and signs in over HTTP, which is where its Guid comes from.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RosterEntry {
     pub ids: AgentSet,
@@ -403,6 +407,12 @@ pub fn parse_platform_file(text: &str, file: &Path) -> Result<(PlatformConfig, V
         invalid(line, column, path, message)
     })?;
     Ok((parsed.platform, agents))
+}
+
+/// The platform file's JSON Schema (draft 2020-12), derived from the types the parser reads.
+pub fn platform_file_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    generator.into_root_schema_for::<PlatformFile>().to_value()
 }
 
 /// serde_json appends " at line L column C" to its messages; the error prints those itself.

@@ -30,7 +30,7 @@ mod wire;
 pub use clock::present;
 pub use config::{
     ClockMode, ControlAccess, Fsync, GatewayConfig, GuidMode, GuidPolicy, PlatformFile,
-    RosterEntry, load_platform_file, parse_platform_file,
+    RosterEntry, load_platform_file, parse_platform_file, platform_file_schema,
 };
 pub use durable::JournalFile;
 pub use error::{GatewayError, Result};

@@ -60,7 +60,7 @@ pub enum Expectation {
 
 /// An event type named in a scenario; unknown names are refused with the list of known ones.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-struct EventName(EventType);
+pub(crate) struct EventName(EventType);
 
 impl<'de> Deserialize<'de> for EventName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -75,9 +75,9 @@ impl<'de> Deserialize<'de> for EventName {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawExpect {
+pub(crate) struct RawExpect {
     agent: Option<u32>,
     sequence: Option<Vec<EventName>>,
     event: Option<EventName>,

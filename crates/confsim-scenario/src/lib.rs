@@ -10,6 +10,7 @@ pub mod locate;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod stats;
 pub mod timeline;
 mod wakes;

@@ -48,7 +48,7 @@ use std::io::Write;
 pub const MAX_RATE_PER_SECOND: f64 = 1_000_000.0;
 
 /// One `load[]` entry, as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadSpec {
     /// For the report; default `load[i]`.
@@ -86,7 +86,7 @@ fn default_op() -> Op {
 }
 
 /// When arrivals happen.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Arrival {
     /// Exponential gaps with this mean rate.
@@ -110,19 +110,19 @@ impl Arrival {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rate {
     pub per_second: f64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BurstSpec {
     pub count: u64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClosedSpec {
     pub concurrency: u32,
@@ -132,7 +132,7 @@ pub struct ClosedSpec {
 }
 
 /// Which agents an arrival may pick.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Pick {
     /// Signed in, idle, in no conference (and not applying for one).

@@ -19,16 +19,22 @@ pub const DEFAULT_START: &str = "2026-01-05T09:00:00Z";
 pub const DEFAULT_SEED: u64 = 1;
 
 /// A scenario, as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "confsim scenario")]
 pub struct Scenario {
+    /// The JSON Schema this file follows, for editors (`confsim schema`); ignored by the run.
+    #[serde(default, rename = "$schema")]
+    pub schema: Option<String>,
     pub name: String,
     /// Free text for people; ignored by the run.
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// The simulated start, RFC 3339.
     #[serde(default = "default_start", deserialize_with = "de_start")]
+    #[schemars(with = "String", default = "default_start_text")]
     pub start: SimTime,
     #[serde(default)]
     pub platform: PlatformConfig,
@@ -43,6 +49,10 @@ pub struct Scenario {
     pub until: Option<Dur>,
     #[serde(default)]
     pub expect: Vec<Expectation>,
+}
+
+fn default_start_text() -> String {
+    DEFAULT_START.to_owned()
 }
 
 fn default_seed() -> u64 {
@@ -107,7 +117,7 @@ impl<'de> Deserialize<'de> for PathAgent {
 }
 
 /// One scripted input.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepSpec {
     pub at: Dur,

@@ -1,4 +1,5 @@
-//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2).
+//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2), and
+//! `schema`, `completions` and `man` for editors, shells and manual pages.
 //!
 //! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
 //! hold (a failed expectation, journals that differ under `--check-determinism`); 2 bad input
@@ -8,6 +9,7 @@
 mod replay;
 mod run;
 mod serve;
+mod tools;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -37,6 +39,24 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Serve the vendor's AgentGateway HTTP interface over the simulated platform.
     Serve(serve::ServeArgs),
+    /// Print the JSON Schema (draft 2020-12) of the scenario or the platform file format.
+    Schema {
+        /// Which file format.
+        #[arg(value_enum, default_value_t = tools::SchemaKind::Scenario)]
+        kind: tools::SchemaKind,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (confsim.1 and one per subcommand) into a folder.
+    Man {
+        /// The folder (created if missing).
+        #[arg(long, short = 'o', value_name = "DIR", default_value = "man")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -87,6 +107,9 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Replay(args) => replay::replay(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Schema { kind } => tools::schema(kind),
+        Command::Completions { shell } => tools::completions(shell),
+        Command::Man { out } => tools::man(&out),
     };
     match outcome {
         Ok(code) => code,

@@ -3,3 +3,5 @@
 mod crash;
 mod replay;
 mod serve;
+mod support;
+mod tools;

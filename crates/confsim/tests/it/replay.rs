@@ -2,22 +2,9 @@
 //! (naming the first divergent record), 2 for a file that is not a journal; `--json` prints one
 //! object; `--junit` writes the report; never a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn confsim(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_confsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    out
-}
+use crate::support::{confsim, root};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
