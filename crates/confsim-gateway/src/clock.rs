@@ -74,3 +74,14 @@ pub fn present() -> SimTime {
         .unwrap_or(0);
     SimTime::from_unix_ms(ms)
 }
+
+/// The present real time to the millisecond: when `confsim record` saw an answer, which is
+/// what a capture records (a capture's times are real ones by definition).
+#[allow(clippy::disallowed_methods)] // A capture records the real time of what it saw.
+pub(crate) fn real_time() -> SimTime {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    SimTime::from_unix_ms(ms)
+}

@@ -37,6 +37,14 @@ pub enum GatewayError {
     },
     #[error(transparent)]
     Engine(#[from] confsim_engine::EngineError),
+    /// A capture (`confsim record --journal`) that cannot be continued: not a journal.
+    #[error("{}: {error}", file.display())]
+    Capture {
+        file: PathBuf,
+        error: confsim_journal::JournalError,
+    },
+    #[error(transparent)]
+    Journal(#[from] confsim_journal::JournalError),
     /// An existing journal that cannot be continued.
     #[error(transparent)]
     Resume(#[from] crate::journal::ResumeError),
@@ -51,6 +59,7 @@ impl GatewayError {
                 | GatewayError::Invalid { .. }
                 | GatewayError::Tls { .. }
                 | GatewayError::Config(_)
+                | GatewayError::Capture { .. }
         )
     }
 }

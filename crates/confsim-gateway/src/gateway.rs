@@ -285,7 +285,7 @@ fn sync_thread_error(error: std::io::Error) -> crate::GatewayError {
 
 /// Whether an operation needs a Guid: all but sign-in (agentgateway.md §1: `Guid` on every
 /// call except sign-in).
-fn needs_guid(op: Op) -> bool {
+pub(crate) fn needs_guid(op: Op) -> bool {
     !matches!(op, Op::Login | Op::ForceLogin)
 }
 

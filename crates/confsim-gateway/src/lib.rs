@@ -21,6 +21,7 @@ mod error;
 mod gateway;
 mod journal;
 mod metrics;
+pub mod record;
 mod routes;
 mod server;
 mod sessions;

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 /// How long a stop waits for open connections before dropping them.
@@ -91,6 +91,42 @@ async fn serve_connection<I>(
     }
 }
 
+/// The next connection, with the slot it takes (see the module's notes); `None` once `signal`
+/// has fired. A slot is taken before accepting, so at the cap connections wait in the backlog.
+/// Answers are small and written whole: each connection sends them at once (`TCP_NODELAY`).
+pub(crate) async fn next_connection(
+    listener: &tokio::net::TcpListener,
+    slots: &Arc<Semaphore>,
+    signal: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Option<(OwnedSemaphorePermit, tokio::net::TcpStream)> {
+    let permit = tokio::select! {
+        permit = slots.clone().acquire_owned() => match permit {
+            Ok(permit) => permit,
+            // The semaphore is never closed; stop serving rather than spin if it were.
+            Err(_) => return None,
+        },
+        _ = signal.as_mut() => return None,
+    };
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = signal.as_mut() => return None,
+        };
+        match accepted {
+            Ok((tcp, _)) => {
+                let _ = tcp.set_nodelay(true);
+                return Some((permit, tcp));
+            }
+            Err(error) => {
+                // Out of file descriptors, say: keep serving the connections there are, and
+                // try again shortly rather than spinning.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 impl Gateway {
     /// The accept loop of `serve` and `serve_tls` (see the module's notes).
     pub(crate) async fn serve_on(
@@ -128,30 +164,9 @@ impl Gateway {
                     "every connection slot is taken: new connections wait in the listen backlog until one closes (warned once; counted in confsim_http_connection_cap_waits_total)"
                 );
             }
-            // A slot before accepting: at the cap, connections wait in the backlog.
-            let permit = tokio::select! {
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    // The semaphore is never closed; stop serving rather than spin if it were.
-                    Err(_) => break,
-                },
-                _ = &mut signal => break,
+            let Some((permit, tcp)) = next_connection(&listener, &slots, &mut signal).await else {
+                break;
             };
-            let tcp = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(error) => {
-                        // Out of file descriptors, say: keep serving the connections there
-                        // are, and try again shortly rather than spinning.
-                        tracing::warn!(%error, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                _ = &mut signal => break,
-            };
-            // Answers are small and written whole: send them at once.
-            let _ = tcp.set_nodelay(true);
             let http = &self.shared.http;
             http.connections.fetch_add(1, Ordering::Relaxed);
             let open = Gauged::new(self.clone(), |http| &http.connections_open);

@@ -18,8 +18,13 @@ pub const VERSION: u32 = 1;
 pub struct Header {
     pub format: String,
     pub version: u32,
-    /// The scenario's name, or `serve` for a gateway session.
+    /// The scenario's name, `serve` for a gateway session, `capture` for a capture.
     pub scenario: String,
+    /// Where the records came from, when not from confsim's own platform: a capture of a real
+    /// gateway by `confsim record`. Absent (and not written) for runs and `serve` sessions, so
+    /// their headers are what they always were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
     pub seed: u64,
     #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub start: SimTime,
@@ -39,10 +44,39 @@ impl Header {
             format: FORMAT.to_owned(),
             version: VERSION,
             scenario: scenario.into(),
+            source: None,
             seed,
             start,
             platform,
             agents,
+        }
+    }
+
+    /// Whether the journal is a capture of a real gateway (`"source": {"kind": "capture"}`),
+    /// which a replay compares by what a model can match rather than byte for byte.
+    pub fn is_capture(&self) -> bool {
+        self.source.as_ref().is_some_and(|s| s.kind == CAPTURE)
+    }
+}
+
+/// The value of `source.kind` in a capture's header.
+pub const CAPTURE: &str = "capture";
+
+/// A header's `source`: what produced the records (`kind`, `"capture"`), and from where
+/// (`upstream`, `HOST:PORT`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub kind: String,
+    pub upstream: String,
+}
+
+impl Source {
+    /// The source of a capture of the gateway at `upstream` (`HOST:PORT`).
+    pub fn capture(upstream: impl Into<String>) -> Self {
+        Source {
+            kind: CAPTURE.to_owned(),
+            upstream: upstream.into(),
         }
     }
 }

@@ -102,6 +102,11 @@ impl<R: BufRead> JournalReader<R> {
         &self.header
     }
 
+    /// The input after the lines read so far (the loose reader goes on from the header).
+    pub(crate) fn input_mut(&mut self) -> &mut R {
+        &mut self.input
+    }
+
     /// The torn last line, known once the reader has reached the end.
     pub fn torn_tail(&self) -> Option<&TornTail> {
         self.torn.as_ref()
@@ -172,23 +177,8 @@ pub fn read_all(path: &Path) -> Result<(Header, Vec<Stamped>, Option<TornTail>)>
 /// the lines it cannot take as identical to what it produced.
 pub fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
     let malformed = |reason: String| JournalError::Malformed { line, reason };
-    let mut map: Map<String, Value> =
-        serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JSON record: {e}")))?;
-    let seq = map
-        .remove("seq")
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| malformed("missing or invalid \"seq\"".into()))?;
-    let at = map
-        .remove("at")
-        .and_then(|v| v.as_str().and_then(SimTime::parse_rfc3339))
-        .ok_or_else(|| malformed("missing or invalid \"at\"".into()))?;
-    let string = |map: &mut Map<String, Value>, key: &str| match map.remove(key) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(malformed(format!(
-            "\"{key}\" must be a string, not {other}"
-        ))),
-        None => Err(malformed(format!("missing \"{key}\""))),
-    };
+    let (mut map, seq, at) = open_record(bytes, line)?;
+    let string = |map: &mut Map<String, Value>, key: &str| take_string(map, key, line);
     let record = if map.contains_key("eventType") {
         let name = string(&mut map, "eventType")?;
         let ty = EventType::from_name(&name)
@@ -236,4 +226,36 @@ pub fn parse_line(bytes: &[u8], line: u64) -> Result<Stamped> {
         record,
         line,
     })
+}
+
+/// A record line as a JSON object, with its `seq` and `at` taken out: what every record has,
+/// for this reader and the loose one alike.
+pub(crate) fn open_record(bytes: &[u8], line: u64) -> Result<(Map<String, Value>, u64, SimTime)> {
+    let malformed = |reason: String| JournalError::Malformed { line, reason };
+    let mut map: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JSON record: {e}")))?;
+    let seq = map
+        .remove("seq")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| malformed("missing or invalid \"seq\"".into()))?;
+    let at = map
+        .remove("at")
+        .and_then(|v| v.as_str().and_then(SimTime::parse_rfc3339))
+        .ok_or_else(|| malformed("missing or invalid \"at\"".into()))?;
+    Ok((map, seq, at))
+}
+
+/// Takes the string `key` out of a record.
+pub(crate) fn take_string(map: &mut Map<String, Value>, key: &str, line: u64) -> Result<String> {
+    match map.remove(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(JournalError::Malformed {
+            line,
+            reason: format!("\"{key}\" must be a string, not {other}"),
+        }),
+        None => Err(JournalError::Malformed {
+            line,
+            reason: format!("missing \"{key}\""),
+        }),
+    }
 }

@@ -100,6 +100,30 @@ impl<W: Write> JournalWriter<W> {
         Ok(self.last_seq)
     }
 
+    /// Appends a record given as its fields (everything but `seq` and `at`, in order) at time
+    /// `at`; returns its `seq`. For records taken as they are from outside the model (a
+    /// capture's events, whose types and contents the model may not know); the bytes are what
+    /// `serde_json` writes for the same fields, as for every other record.
+    pub fn append_fields(
+        &mut self,
+        at: SimTime,
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<u64> {
+        self.last_seq += 1;
+        write_stamp(&mut self.buf, &mut self.time, self.last_seq, at);
+        for (key, value) in fields {
+            self.buf.push(b',');
+            write_str(&mut self.buf, key);
+            self.buf.push(b':');
+            write_value(&mut self.buf, value);
+        }
+        self.buf.extend_from_slice(b"}\n");
+        if self.buf.len() >= FLUSH_AT {
+            self.drain()?;
+        }
+        Ok(self.last_seq)
+    }
+
     /// The `seq` of the last record appended (0 before any).
     pub fn last_seq(&self) -> u64 {
         self.last_seq
@@ -140,11 +164,7 @@ pub fn write_record(
     record: &Record,
 ) {
     let mut itoa = itoa::Buffer::new();
-    out.extend_from_slice(b"{\"seq\":");
-    out.extend_from_slice(itoa.format(seq).as_bytes());
-    out.extend_from_slice(b",\"at\":\"");
-    time.write(at, out);
-    out.push(b'"');
+    write_stamp(out, time, seq, at);
     match record {
         Record::Event(event) => {
             out.extend_from_slice(b",\"eventType\":\"");
@@ -171,6 +191,15 @@ pub fn write_record(
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// A record's opening: `{"seq":N,"at":"…"`.
+fn write_stamp(out: &mut Vec<u8>, time: &mut TimeFormatter, seq: u64, at: SimTime) {
+    out.extend_from_slice(b"{\"seq\":");
+    out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+    out.extend_from_slice(b",\"at\":\"");
+    time.write(at, out);
+    out.push(b'"');
 }
 
 /// A JSON string exactly as serde_json writes it. Most strings (agent ids, retcodes, messages,
@@ -327,6 +356,47 @@ mod tests {
                 assert_eq!(fast, expected);
             }
         }
+    }
+
+    #[test]
+    fn records_given_as_fields_are_the_typed_writers_bytes() {
+        let at = SimTime::parse_rfc3339("2026-01-05T09:00:00.041Z").unwrap();
+        let event = Event::new(
+            EventType::AgentConfRequestSuccess,
+            AgentId(153),
+            Content::Conf(ConfId(7)),
+        );
+        let header = crate::Header::new("t", 1, at, Default::default(), Vec::new());
+        let mut typed = JournalWriter::new(Vec::new(), &header).unwrap();
+        typed.append(at, &Record::Event(event)).unwrap();
+        let mut loose = JournalWriter::new(Vec::new(), &header).unwrap();
+        let fields = json!({"eventType": "AgentConf_RequestSuccess", "workNo": "153",
+            "content": {"confId": 7}});
+        let seq = loose
+            .append_fields(at, fields.as_object().unwrap())
+            .unwrap();
+        assert_eq!(seq, 1);
+        let (a, typed) = typed.finish().unwrap();
+        let (b, loose) = loose.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(loose).unwrap(),
+            String::from_utf8(typed).unwrap()
+        );
+        assert_eq!(a, b);
+        // An event the model does not know is written as it came.
+        let mut w = JournalWriter::new(Vec::new(), &header).unwrap();
+        let odd = json!({"eventType": "AgentOther_Odd\"", "workNo": "1", "content": [1, "x"]});
+        w.append_fields(at, odd.as_object().unwrap()).unwrap();
+        let (_, bytes) = w.finish().unwrap();
+        let last = String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned();
+        let parsed: serde_json::Value = serde_json::from_str(&last).unwrap();
+        assert_eq!(parsed["eventType"], "AgentOther_Odd\"");
+        assert_eq!(parsed["content"], json!([1, "x"]));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! or usage. Errors are one sentence on stderr naming the file (and for JSON the line, column
 //! and path); never a panic for bad input.
 
+mod record;
 mod replay;
 mod run;
 mod serve;
@@ -39,6 +40,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Serve the vendor's AgentGateway HTTP interface over the simulated platform.
     Serve(serve::ServeArgs),
+    /// Forward clients to a real gateway and capture the session as a journal.
+    Record(record::RecordArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario or the platform file format.
     Schema {
         /// Which file format.
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Replay(args) => replay::replay(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Record(args) => record::record(args),
         Command::Schema { kind } => tools::schema(kind),
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out } => tools::man(&out),

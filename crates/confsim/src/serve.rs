@@ -250,7 +250,7 @@ fn control(args: &ServeArgs) -> Result<ControlAccess> {
 const LISTEN_BACKLOG: u32 = 4096;
 
 /// Binds and listens on `addr` with `LISTEN_BACKLOG`.
-fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+pub(crate) fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -324,12 +324,8 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
     Ok(config)
 }
 
-pub fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let config = config(&args)?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(confsim_gateway::tls_acceptor(cert, key)?),
-        _ => None,
-    };
+/// Logging to stderr (warnings, or `RUST_LOG`) and the async runtime of a server command.
+pub(crate) fn server_runtime() -> Result<tokio::runtime::Runtime> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -337,10 +333,19 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .context("cannot start the async runtime")
+}
+
+pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let config = config(&args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(confsim_gateway::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    let runtime = server_runtime()?;
     let clock = match config.clock {
         ClockMode::Wall { speed } => format!("wall (speed {speed})"),
         ClockMode::Manual => "manual".to_owned(),

@@ -12,7 +12,7 @@
 
 mod control;
 mod subscribe;
-mod vendor;
+pub(crate) mod vendor;
 
 use crate::gateway::Gateway;
 use axum::Router;

@@ -39,7 +39,7 @@ pub(super) fn routes() -> Router<Gateway> {
 }
 
 /// The agentconf family (§5): URI suffix and operation. All are POST but `queryvdnconfid`.
-const AGENTCONF: &[(&str, Op)] = &[
+pub(crate) const AGENTCONF: &[(&str, Op)] = &[
     ("requestagentconf", Op::RequestAgentConf),
     ("answeragentconf", Op::AnswerAgentConf),
     ("rejectagentconf", Op::RejectAgentConf),
@@ -62,13 +62,13 @@ const AGENTCONF: &[(&str, Op)] = &[
 ];
 
 /// What an `/onlineagent/{agentid}/…` suffix is.
-enum Online {
+pub(crate) enum Online {
     Op(Op),
     Session(SessionCall),
 }
 
 /// The sign-in family's suffixes (§3) and their methods.
-fn online_action(action: &str) -> Option<(Online, Method)> {
+pub(crate) fn online_action(action: &str) -> Option<(Online, Method)> {
     Some(match action {
         "forcelogin" => (Online::Op(Op::ForceLogin), Method::PUT),
         "logout" => (Online::Op(Op::Logout), Method::DELETE),
@@ -179,7 +179,7 @@ pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-fn decode(text: &str) -> String {
+pub(crate) fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -16,6 +16,7 @@ mod metrics;
 mod polling;
 mod power_loss;
 mod queue;
+mod record;
 mod session;
 mod subscribe;
 mod support;
