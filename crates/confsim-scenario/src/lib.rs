@@ -1,6 +1,7 @@
 //! confsim's scenarios: the file format (product.md §3) with precise errors, the runner that
 //! drives the engine through a scenario, expectations, statistics and the report (§5).
 
+pub mod convert;
 pub mod dist;
 pub mod error;
 pub mod expect;

@@ -1,4 +1,5 @@
-//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2), and
+//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2), `record`
+//! and `convert` (§8), and
 //! `schema`, `completions` and `man` for editors, shells and manual pages.
 //!
 //! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
@@ -6,6 +7,7 @@
 //! or usage. Errors are one sentence on stderr naming the file (and for JSON the line, column
 //! and path); never a panic for bad input.
 
+mod convert;
 mod record;
 mod replay;
 mod run;
@@ -42,6 +44,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Forward clients to a real gateway and capture the session as a journal.
     Record(record::RecordArgs),
+    /// Turn a journal (a capture, a serve session, a run) into an editable scenario.
+    Convert(convert::ConvertArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario or the platform file format.
     Schema {
         /// Which file format.
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::replay(args),
         Command::Serve(args) => serve::serve(args),
         Command::Record(args) => record::record(args),
+        Command::Convert(args) => convert::convert(args),
         Command::Schema { kind } => tools::schema(kind),
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out } => tools::man(&out),

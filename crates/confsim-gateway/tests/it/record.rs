@@ -655,3 +655,142 @@ async fn many_agents_hold_polls_through_the_proxy_and_each_gets_its_events_once(
     assert_eq!(events, events_by_agent(&journal_of(&upstream).await));
     upstream.stop().await;
 }
+
+/// A wall-clock gateway whose asynchronous events are instantaneous, its simulated present the
+/// real one to the millisecond (so `eventGenTime` is real time, as a real gateway's is).
+pub fn wall_gateway(platform: Value) -> GatewayConfig {
+    #[allow(clippy::disallowed_methods)] // The test's stand-in for a real gateway's clock.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    GatewayConfig {
+        clock: confsim_gateway::ClockMode::Wall { speed: 1.0 },
+        start: confsim_core::SimTime::from_unix_ms(now),
+        platform: serde_json::from_value(platform).unwrap(),
+        poll_wait: Duration::from_millis(200),
+        ..GatewayConfig::default()
+    }
+}
+
+pub fn instant_platform() -> Value {
+    json!({"latency": {"minMs": 0, "maxMs": 0}})
+}
+
+/// A desktop session on the wall clock through `base`, each agent polling until the event it
+/// waits for: sign-in, apply, invite, answer, release, sign-out. Returns each agent's events.
+pub async fn wall_session(base: &str) -> BTreeMap<u32, Vec<String>> {
+    let http = client();
+    let mut guids = BTreeMap::new();
+    let mut seen: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for agent in [101u32, 102] {
+        let r = http
+            .put(format!("{base}/onlineagent/{agent}"))
+            .body(r#"{"password":"pw","status":"4"}"#)
+            .send()
+            .await
+            .unwrap();
+        let guid = r.headers()["set-guid"].to_str().unwrap()[11..].to_owned();
+        assert_eq!(json_of(r).await["retcode"], "0");
+        guids.insert(agent, guid);
+    }
+    // Polls until one of `types` arrives; returns it.
+    let until = async |agent: u32, types: &[&str], seen: &mut BTreeMap<u32, Vec<String>>| loop {
+        let r = http
+            .get(format!("{base}/agentevent/{agent}"))
+            .header("guid", &guids[&agent])
+            .send()
+            .await
+            .unwrap();
+        let body = json_of(r).await;
+        if let Some(event) = body.get("event") {
+            let got = event["eventType"].as_str().unwrap().to_owned();
+            seen.entry(agent).or_default().push(got.clone());
+            if types.contains(&got.as_str()) {
+                break got;
+            }
+        }
+    };
+    let conf = async |agent: u32, action: &str, body: Option<Value>| {
+        let request = http
+            .post(format!("{base}/agentconf/{agent}/{action}"))
+            .header("guid", &guids[&agent]);
+        let request = match body {
+            Some(body) => request.body(body.to_string()),
+            None => request,
+        };
+        let answer = json_of(request.send().await.unwrap()).await;
+        assert_eq!(answer["retcode"], "0", "{action}: {answer}");
+    };
+    until(101, &["AgentState_Ready"], &mut seen).await;
+    until(102, &["AgentState_Ready"], &mut seen).await;
+    let body = json!({"memberNum": 3, "time": 30, "promptTime": 5});
+    conf(101, "requestagentconf", Some(body)).await;
+    let outcome = until(
+        101,
+        &["AgentConf_RequestSuccess", "AgentConf_RequestFailed"],
+        &mut seen,
+    )
+    .await;
+    if outcome == "AgentConf_RequestSuccess" {
+        let invite = json!({"addresses": [{"addressType": "9", "address": "102"}]});
+        conf(101, "batchaddparticipant", Some(invite)).await;
+        until(102, &["AgentConf_Ringing"], &mut seen).await;
+        conf(102, "answeragentconf", None).await;
+        until(102, &["AgentConf_SelfJoinResult"], &mut seen).await;
+        until(101, &["AgentConf_ParticipantChanged"], &mut seen).await;
+        conf(101, "releaseagentconf", None).await;
+        until(101, &["AgentState_Ready"], &mut seen).await;
+        until(102, &["AgentState_Ready"], &mut seen).await;
+    }
+    for agent in [101u32, 102] {
+        let r = http
+            .delete(format!("{base}/onlineagent/{agent}/logout"))
+            .header("guid", &guids[&agent])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(r).await["retcode"], "0");
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_capture_converts_to_a_scenario_that_runs_with_its_expectations_holding() {
+    let upstream = Server::start(wall_gateway(instant_platform()), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture.jsonl");
+    let mut config = upstream_of(&upstream);
+    config.platform = serde_json::from_value(instant_platform()).unwrap();
+    let proxy = Proxy::start(config, &capture).await;
+    let polled = wall_session(&proxy.vendor("")).await;
+    proxy.stop().await;
+    upstream.stop().await;
+    assert!(polled[&101].len() >= 10, "{polled:?}");
+
+    let journal = read_loose_file(&capture).unwrap();
+    let converted = confsim_scenario::convert::convert(&journal, "capture", "capture.jsonl");
+    assert!(converted.unknown_ops.is_empty() && converted.unknown_events.is_empty());
+    let scenario = confsim_scenario::parse(&converted.text, Path::new("capture.json"))
+        .unwrap_or_else(|e| panic!("{e}\n{}", converted.text));
+    assert_eq!(scenario.steps.len(), 2 + 4 + 2);
+    let (report, _) =
+        confsim_scenario::run(&scenario, &Default::default(), std::io::sink()).unwrap();
+    assert_eq!(report.expectations.len(), 2);
+    for verdict in &report.expectations {
+        assert!(verdict.ok, "{verdict:?}\n{}", converted.text);
+    }
+    // The capture's events are exactly what the agents polled.
+    let captured = events_by_agent(&journal.records);
+    for (agent, types) in &polled {
+        let got: Vec<&String> = captured[&agent.to_string()]
+            .iter()
+            .map(|(t, ..)| t)
+            .collect();
+        assert!(got.len() >= types.len());
+        assert_eq!(
+            &got[..types.len()],
+            types.iter().collect::<Vec<_>>().as_slice()
+        );
+    }
+}
