@@ -45,6 +45,44 @@ pub enum LooseKind {
     },
 }
 
+impl LooseRecord {
+    /// The record as JSON, with the keys its line has, in the writer's order.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("seq".into(), self.seq.into());
+        map.insert("at".into(), self.at.to_string().into());
+        match &self.kind {
+            LooseKind::Event {
+                event_type,
+                work_no,
+                content,
+            } => {
+                map.insert("eventType".into(), event_type.clone().into());
+                map.insert("workNo".into(), work_no.clone().into());
+                map.insert("content".into(), content.clone());
+            }
+            LooseKind::Input {
+                op,
+                agent,
+                body,
+                retcode,
+                message,
+                result,
+            } => {
+                let mut response = Map::new();
+                response.insert("retcode".into(), retcode.clone().into());
+                response.insert("message".into(), message.clone().into());
+                response.insert("result".into(), result.clone());
+                map.insert("op".into(), op.clone().into());
+                map.insert("agentId".into(), agent.clone().into());
+                map.insert("body".into(), body.clone());
+                map.insert("response".into(), Value::Object(response));
+            }
+        }
+        Value::Object(map)
+    }
+}
+
 /// A whole journal, read loosely.
 #[derive(Clone, Debug)]
 pub struct LooseJournal {
@@ -195,6 +233,8 @@ mod tests {
         assert!(matches!(&read.records[1].kind,
             LooseKind::Input { op, result, .. } if op == "login" && result.is_null()));
         assert_eq!(read.torn, Some(TornTail { line: 4, bytes: 31 }));
+        let line = std::str::from_utf8(&bytes).unwrap().lines().nth(1).unwrap();
+        assert_eq!(read.records[0].to_json().to_string(), line);
     }
 
     #[test]

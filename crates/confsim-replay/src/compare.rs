@@ -213,10 +213,20 @@ impl<R: BufRead> Comparator<R> {
                 }
                 true
             }
-            Err(error) => {
-                self.fail(ReplayError::journal(&self.journal, error));
-                false
-            }
+            // An event type or a content shape the model does not know is still a record: a
+            // difference to show, not a file that is not a journal.
+            Err(error) => match confsim_journal::parse_loose(recorded, line) {
+                Ok(loose) => {
+                    if matches!(loose.kind, confsim_journal::LooseKind::Input { .. }) {
+                        self.note_input(line, recorded);
+                    }
+                    true
+                }
+                Err(_) => {
+                    self.fail(ReplayError::journal(&self.journal, error));
+                    false
+                }
+            },
         }
     }
 
@@ -301,6 +311,7 @@ impl<R: BufRead> Comparator<R> {
             fields,
             expected,
             actual,
+            in_capture: false,
         });
     }
 

@@ -5,7 +5,8 @@
 
 use crate::error::{ReplayError, Result};
 use crate::outcome::{Outcome, Verdict};
-use crate::replay::replay_file;
+use crate::replay::replay_file_with;
+use crate::tolerant::CaptureOptions;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -73,11 +74,16 @@ impl Replayed {
 
 /// Replays every journal in turn.
 pub fn replay_all(journals: &[PathBuf]) -> Vec<Replayed> {
+    replay_all_with(journals, &CaptureOptions::default())
+}
+
+/// Replays every journal in turn, captures with `options`.
+pub fn replay_all_with(journals: &[PathBuf], options: &CaptureOptions) -> Vec<Replayed> {
     journals
         .iter()
         .map(|journal| Replayed {
             journal: journal.clone(),
-            result: replay_file(journal),
+            result: replay_file_with(journal, options),
         })
         .collect()
 }

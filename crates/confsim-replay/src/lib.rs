@@ -5,6 +5,9 @@
 //!
 //! - `replay` holds the algorithm (how inputs interleave with the timers they imply);
 //! - `scan` reads the recorded journal ahead of the engine, `compare` behind it;
+//! - `tolerant` replays a capture of a real gateway (`confsim record`), comparing what a model
+//!   can match: per agent, event order, types, contents and times within a tolerance, and each
+//!   input's retcode and result;
 //! - `outcome` is what a replay found and how it is shown; `corpus` replays many journals and
 //!   `junit` reports them to CI.
 //!
@@ -18,11 +21,13 @@ pub mod junit;
 mod outcome;
 mod replay;
 mod scan;
+mod tolerant;
 
-pub use corpus::{Replayed, Summary, expand, replay_all};
+pub use corpus::{Replayed, Summary, expand, replay_all, replay_all_with};
 pub use error::{ReplayError, Result};
 pub use junit::junit;
 pub use outcome::{
     Cause, Divergence, DivergenceKind, FieldDiff, Outcome, Torn, Verdict, rate, thousands,
 };
-pub use replay::{replay_bytes, replay_file, replay_readers};
+pub use replay::{replay_bytes, replay_capture, replay_file, replay_file_with, replay_readers};
+pub use tolerant::{AgentDivergence, CaptureComparison, CaptureKind, CaptureOptions, KindCounts};

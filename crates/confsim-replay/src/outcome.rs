@@ -2,6 +2,7 @@
 //! that differ, the counts, and the two ways to show it (a human text and, through serde, one
 //! JSON object).
 
+use crate::tolerant::CaptureComparison;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -64,6 +65,10 @@ pub struct Divergence {
     /// The recorded record, and the one the replay produced.
     pub expected: Option<Value>,
     pub actual: Option<Value>,
+    /// Found by the replay of a capture, where records are aligned per agent rather than by
+    /// position (it changes only the words of `what`).
+    #[serde(skip)]
+    pub in_capture: bool,
 }
 
 /// The torn last line of a journal, which is not replayed.
@@ -110,6 +115,10 @@ pub struct Outcome {
     pub digest: String,
     pub wall_time_ms: f64,
     pub records_per_sec: f64,
+    /// For a capture (its header's `source.kind` is `capture`): what a model can match was
+    /// compared rather than bytes, and this is what was found. Absent for other journals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureComparison>,
 }
 
 /// `1234567` as `1,234,567`.
@@ -183,6 +192,9 @@ impl Divergence {
                 format!("the records differ in {}", fields.join(", "))
             }
             DivergenceKind::Missing => "the replay did not produce this record".to_owned(),
+            DivergenceKind::Extra if self.in_capture => {
+                "the replay produced this record, which the capture does not have".to_owned()
+            }
             DivergenceKind::Extra => {
                 "the replay produced this record after the journal's end".to_owned()
             }
@@ -284,6 +296,38 @@ impl Outcome {
     /// The one-line verdict.
     pub fn verdict_line(&self) -> String {
         let mut s = format!("{}: ", self.journal);
+        if let Some(c) = &self.capture {
+            let d = &c.divergences;
+            let against = if c.platform == "header" {
+                "the header's platform".to_owned()
+            } else {
+                c.platform.clone()
+            };
+            let _ = write!(
+                s,
+                "{} (a capture of {}, against {against}, times within {} ms): {} inputs and {} events compared; {} divergence{}: {} missing, {} extra, {} content, {} retcode, {} time",
+                if d.total() == 0 {
+                    "matches"
+                } else {
+                    "DIVERGED"
+                },
+                c.upstream,
+                c.tolerance_ms,
+                thousands(c.inputs),
+                thousands(c.events),
+                thousands(d.total()),
+                if d.total() == 1 { "" } else { "s" },
+                d.missing,
+                d.extra,
+                d.content,
+                d.retcode,
+                d.time
+            );
+            if let Some(first) = &self.first_divergence {
+                let _ = write!(s, "; first at {}", first.position());
+            }
+            return s;
+        }
         match &self.first_divergence {
             None => {
                 let _ = write!(s, "identical: {} compared", records(self.records));
@@ -342,6 +386,21 @@ impl Outcome {
     pub fn human(&self) -> String {
         let mut s = self.verdict_line();
         s.push('\n');
+        if let Some(capture) = &self.capture {
+            // A capture: each agent's first divergence, with its cause and the records.
+            for a in &capture.agents {
+                let _ = writeln!(
+                    s,
+                    "  agent {}: first divergence {} at {}, {} in all",
+                    agent(&a.agent),
+                    a.kind.name(),
+                    a.divergence.position(),
+                    a.count
+                );
+                s.push_str(&a.divergence.details("    "));
+            }
+            return s;
+        }
         if let Some(d) = &self.first_divergence {
             s.push_str(&d.details("  "));
         }
@@ -383,6 +442,7 @@ mod tests {
             }],
             expected: Some(json!({"seq": 5})),
             actual: None,
+            in_capture: false,
         };
         let text = d.details("  ");
         assert!(

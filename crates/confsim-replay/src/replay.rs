@@ -16,9 +16,12 @@ use crate::compare::Comparator;
 use crate::error::{ReplayError, Result};
 use crate::outcome::{Outcome, Torn, Verdict};
 use crate::scan::{Lead, Scanned};
+use crate::tolerant::{CaptureOptions, compare_capture};
 use confsim_core::{Input, Platform, SimTime};
 use confsim_engine::{Engine, EngineError, Step, Stopwatch};
-use confsim_journal::{Header, JournalError, TornTail};
+use confsim_journal::{
+    Header, JournalError, JournalReader, LooseJournal, TornTail, read_loose_file,
+};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -317,5 +320,72 @@ fn replay_with<F: BufRead>(
         } else {
             0.0
         },
+        capture: None,
+    })
+}
+
+/// Replays the journal file at `path`: a capture (its header's `source.kind` is `capture`)
+/// as [`replay_capture`] does, with `options`; any other journal byte for byte
+/// ([`replay_file`]), which `options` do not change.
+pub fn replay_file_with(path: &Path, options: &CaptureOptions) -> Result<Outcome> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|error| ReplayError::io(&name, error))?;
+    let capture = JournalReader::new(BufReader::with_capacity(READ_BUFFER, file))
+        .map_err(|error| ReplayError::journal(&name, error))?
+        .header()
+        .is_capture();
+    if !capture {
+        return replay_file(path);
+    }
+    let journal = read_loose_file(path).map_err(|error| ReplayError::journal(&name, error))?;
+    replay_capture(&name, &journal, options)
+}
+
+/// Replays a capture read loosely, comparing what a model can match (`tolerant.rs`); `name`
+/// names it in the outcome and in errors.
+pub fn replay_capture(
+    name: &str,
+    journal: &LooseJournal,
+    options: &CaptureOptions,
+) -> Result<Outcome> {
+    let stopwatch = Stopwatch::start();
+    let compared = compare_capture(journal, options).map_err(|error| ReplayError::Engine {
+        journal: name.to_owned(),
+        error,
+    })?;
+    let records = journal.records.len() as u64;
+    let differences = compared.comparison.divergences.total();
+    let verdict = if differences == 0 {
+        Verdict::Identical
+    } else {
+        Verdict::Diverged
+    };
+    let wall_secs = stopwatch.elapsed().as_secs_f64();
+    Ok(Outcome {
+        journal: name.to_owned(),
+        verdict,
+        ok: verdict == Verdict::Identical,
+        scenario: journal.header.scenario.clone(),
+        seed: journal.header.seed,
+        records,
+        replayed: compared.produced,
+        differences,
+        further_differences: differences.saturating_sub(1),
+        first_divergence: compared.first,
+        reformatted: 0,
+        torn_tail: journal.torn.as_ref().map(|t| Torn {
+            line: t.line,
+            bytes: t.bytes,
+        }),
+        header_normalized: None,
+        replayed_after_torn_tail: 0,
+        digest: compared.digest,
+        wall_time_ms: wall_secs * 1000.0,
+        records_per_sec: if wall_secs > 0.0 {
+            records as f64 / wall_secs
+        } else {
+            0.0
+        },
+        capture: Some(compared.comparison),
     })
 }

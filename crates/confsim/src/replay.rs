@@ -1,4 +1,5 @@
-//! `confsim replay`: re-executes captured journals and compares (product.md §4.3).
+//! `confsim replay`: re-executes captured journals and compares (product.md §4.3); a capture
+//! of a real gateway by what a model can match (§8.2: `--tolerance-ms`, `--platform`).
 //!
 //! One journal file: its verdict (and, when it diverged, the first divergence in detail), or
 //! with `--json` that outcome as one JSON object. Several journals or a directory: a verdict
@@ -22,13 +23,28 @@ pub struct ReplayArgs {
     /// Also write a JUnit XML report, one test case per journal (the file is replaced).
     #[arg(long, value_name = "FILE.xml")]
     junit: Option<PathBuf>,
+    /// Captures (`confsim record`): an event matches within this many ms of its recorded time.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    tolerance_ms: u64,
+    /// Captures: replay against this platform configuration (the file `serve --platform`
+    /// takes) instead of the capture header's. Other journals replay with their own.
+    #[arg(long, value_name = "FILE.json")]
+    platform: Option<PathBuf>,
 }
 
 pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
     // A single file keeps the single-journal output (and JSON shape); anything else is a corpus.
     let single = args.journals.len() == 1 && !args.journals[0].is_dir();
     let journals = confsim_replay::expand(&args.journals)?;
-    let replayed = confsim_replay::replay_all(&journals);
+    let mut options = confsim_replay::CaptureOptions {
+        tolerance_ms: args.tolerance_ms,
+        platform: None,
+    };
+    if let Some(file) = &args.platform {
+        let (platform, agents) = confsim_gateway::load_platform_file(file)?;
+        options.platform = Some((file.display().to_string(), platform, agents));
+    }
+    let replayed = confsim_replay::replay_all_with(&journals, &options);
     let summary = Summary::of(&replayed);
 
     if let Some(path) = &args.junit {

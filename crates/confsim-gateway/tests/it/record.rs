@@ -794,3 +794,82 @@ async fn a_capture_converts_to_a_scenario_that_runs_with_its_expectations_holdin
         );
     }
 }
+
+/// Captures `wall_session` through a proxy in front of a gateway with `upstream_platform`, the
+/// capture's header saying the model's `model_platform`.
+async fn capture_of(upstream_platform: Value, model_platform: Value, path: &Path) {
+    let upstream = Server::start(wall_gateway(upstream_platform), None).await;
+    let mut config = upstream_of(&upstream);
+    config.platform = serde_json::from_value(model_platform).unwrap();
+    let proxy = Proxy::start(config, path).await;
+    wall_session(&proxy.vendor("")).await;
+    proxy.stop().await;
+    upstream.stop().await;
+}
+
+#[tokio::test]
+async fn a_capture_replays_clean_against_a_faithful_model_and_diverges_against_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = confsim_replay::CaptureOptions::default();
+
+    // The upstream is the model: the capture replays without a divergence.
+    let faithful = dir.path().join("faithful.jsonl");
+    capture_of(instant_platform(), instant_platform(), &faithful).await;
+    let outcome = confsim_replay::replay_file_with(&faithful, &options).unwrap();
+    assert!(outcome.ok, "{}", outcome.human());
+    let comparison = outcome.capture.as_ref().unwrap();
+    assert!(comparison.events >= 15, "{}", outcome.human());
+    assert_eq!(comparison.conferences_mapped, 1);
+
+    // An upstream whose VDN takes two calls: the application fails there, not in the model.
+    let mut small = instant_platform();
+    small["vdn"] = json!({"maxConcurrentCalls": 2});
+    let differing = dir.path().join("differing.jsonl");
+    capture_of(small.clone(), instant_platform(), &differing).await;
+    let outcome = confsim_replay::replay_file_with(&differing, &options).unwrap();
+    assert!(!outcome.ok);
+    let text = outcome.human();
+    let comparison = outcome.capture.as_ref().unwrap();
+    let first = comparison
+        .agents
+        .iter()
+        .find(|a| a.agent == "101")
+        .unwrap_or_else(|| panic!("{text}"));
+    let recorded = first
+        .divergence
+        .expected
+        .as_ref()
+        .map(|e| e["eventType"].clone());
+    let produced = first
+        .divergence
+        .actual
+        .as_ref()
+        .map(|e| e["eventType"].clone());
+    assert!(
+        recorded == Some(json!("AgentConf_RequestFailed"))
+            || produced == Some(json!("AgentState_Busy")),
+        "{text}"
+    );
+    let cause = first.divergence.cause.as_ref().unwrap();
+    assert_eq!(
+        (cause.op.as_str(), cause.agent.as_str()),
+        ("requestAgentConf", "101"),
+        "{text}"
+    );
+    assert!(text.contains("DIVERGED (a capture of 127.0.0.1:"), "{text}");
+    assert!(text.contains("agent 101: first divergence"), "{text}");
+
+    // The model set as the platform is: the same capture matches.
+    let platform = (
+        "small.json".to_owned(),
+        serde_json::from_value(small).unwrap(),
+        Vec::new(),
+    );
+    let fixed = confsim_replay::CaptureOptions {
+        platform: Some(platform),
+        ..options
+    };
+    let outcome = confsim_replay::replay_file_with(&differing, &fixed).unwrap();
+    assert!(outcome.ok, "{}", outcome.human());
+    assert!(outcome.human().contains("against small.json"));
+}

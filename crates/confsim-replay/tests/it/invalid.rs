@@ -71,12 +71,11 @@ fn garbage_is_not_a_journal_at_line_1() {
 #[test]
 fn a_record_that_does_not_parse_in_the_middle_names_its_line() {
     let (header, records) = split(&bundled("seed-request"));
-    // One not in the writer's form at all, and two that start like the writer's lines but
-    // break further on (those are caught by the comparison, not the lead cursor).
+    // One not in the writer's form at all, and one that starts like the writer's lines but
+    // breaks further on (caught by the comparison, not the lead cursor).
     for bad in [
         "not json".to_owned(),
         records[3].replace("\"content\":", "\"content\" "),
-        records[3].replace("AgentOther_PhoneOffhook", "AgentOther_PhoneOffhooked"),
     ] {
         let mut edited = records.clone();
         edited[3] = bad.clone();
@@ -84,6 +83,22 @@ fn a_record_that_does_not_parse_in_the_middle_names_its_line() {
         let (line, reason) = not_a_journal(&journal);
         assert_eq!(line, 5, "{bad}: {reason}");
         assert_eq!(line, reader_error_line(&journal));
+    }
+}
+
+#[test]
+fn an_event_type_or_content_the_model_does_not_know_is_a_divergence_not_an_error() {
+    let (header, records) = split(&bundled("seed-request"));
+    for bad in [
+        records[3].replace("AgentOther_PhoneOffhook", "AgentOther_PhoneOffhooked"),
+        records[3].replace("{\"type\":\"main\"}", "[\"main\"]"),
+    ] {
+        let mut edited = records.clone();
+        edited[3] = bad.clone();
+        let outcome = replay_bytes("edited.jsonl", &join(&header, &edited)).unwrap();
+        assert!(!outcome.ok, "{bad}");
+        let first = outcome.first_divergence.as_ref().unwrap();
+        assert_eq!((first.seq, first.line), (4, Some(5)), "{bad}");
     }
 }
 

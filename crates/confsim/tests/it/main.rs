@@ -1,5 +1,6 @@
 //! Tests of the `confsim` binary itself: exit codes, what goes to stdout and stderr.
 
+mod captures;
 mod convert;
 mod crash;
 mod record;
