@@ -7,7 +7,8 @@
 //! The two journals are then compared:
 //!
 //! - **inputs**, one for one in order: the `retcode` (a `retcode` divergence), then the
-//!   `result` (`content`); a result's `loginTime` is a time, compared within the tolerance;
+//!   `result` (`content`); a result's `loginTime` is a time, compared within the tolerance, and
+//!   a result the gateway did not send (journaled `null`) is not compared;
 //! - **events, per agent**: the recorded and produced event types of each agent are aligned
 //!   (a longest common subsequence, so one missing event does not make every later one
 //!   differ); a recorded event with no partner is `missing`, a produced one `extra`; an aligned
@@ -495,6 +496,10 @@ pub(crate) fn compare_capture(
                         actual: Some(pc.clone().into()),
                     });
                     Some(CaptureKind::Retcode)
+                } else if rr.is_null() {
+                    // The gateway sent no result (a capture journals its absence as null):
+                    // nothing to compare.
+                    None
                 } else {
                     compare("response.result", rr, pr, &mut map, tolerance, &mut fields);
                     (!fields.is_empty()).then_some(CaptureKind::Content)
