@@ -873,3 +873,48 @@ async fn a_capture_replays_clean_against_a_faithful_model_and_diverges_against_a
     assert!(outcome.ok, "{}", outcome.human());
     assert!(outcome.human().contains("against small.json"));
 }
+
+#[tokio::test]
+async fn the_proxy_serves_its_clients_over_https_with_the_upstreams_header_case() {
+    use tokio_rustls::rustls;
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let upstream = Server::start(GatewayConfig::default(), None).await;
+    let (recorder, _) =
+        Recorder::open(upstream_of(&upstream), &dir.path().join("c.jsonl")).unwrap();
+    let proxy = Proxy::serve(recorder, Some(tls_acceptor(&cert, &key).unwrap())).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    let body = r#"{"password":"","status":"4"}"#;
+    tls.write_all(
+        format!(
+            "PUT /agentgateway/resource/onlineagent/101 HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\r\nSet-GUID: JSESSIONID="), "{text}");
+    proxy.stop().await;
+    upstream.stop().await;
+}
