@@ -54,13 +54,23 @@ echo "signing in $AGENTS agents through the proxy"
   echo "}"
 } > "$work/agents.lua"
 
+# CPU seconds (user + system) a process has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
 for target in direct proxy; do
   base=$DIRECT
   [ "$target" = proxy ] && base=$PROXY
   echo "== $target ($base)"
+  serve_before=$(cpu "$server"); proxy_before=$(cpu "$proxy")
   AGENTS_LUA="$work/agents.lua" THREADS="$THREADS" \
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
-    -s crates/confsim-gateway/benches/requestagentconf.lua "$base" \
-    | grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|p50'
+    -s crates/confsim-gateway/benches/requestagentconf.lua "$base" > "$work/wrk.txt"
+  grep -E 'requests in|Requests/sec|^ +(50|90|99)%|p50' "$work/wrk.txt"
+  requests=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
+  # On a machine with fewer cores than the three processes want, throughput is shared: the
+  # CPU each process spent per request is the figure that does not depend on it.
+  awk -v n="$requests" -v s0="$serve_before" -v s1="$(cpu "$server")" \
+      -v p0="$proxy_before" -v p1="$(cpu "$proxy")" 'BEGIN {
+    printf "CPU per request: gateway %.1f us, proxy %.1f us\n", (s1 - s0) * 1e6 / n, (p1 - p0) * 1e6 / n }'
 done
 echo "capture: $(wc -l < "$work/capture.jsonl") lines"
