@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ServeClock {
@@ -330,12 +332,15 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         (Some(cert), Some(key)) => Some(confsim_gateway::tls_acceptor(cert, key)?),
         _ => None,
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
+    // `RUST_LOG` as a level (`info`) or per target (`warn,confsim_gateway=debug`): the `Targets`
+    // syntax, which needs no regular expressions (and so no regex engine in the build).
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::WARN));
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
