@@ -91,6 +91,10 @@ impl<'de> Deserialize<'de> for Op {
 /// The vendor's result codes used by this model (agentgateway.md §7).
 pub mod retcode {
     pub const SUCCESS: &str = "0";
+    /// Events asked for the way the session does not take them (a poll in push mode).
+    pub const WRONG_EVENT_MODE: &str = "000-001";
+    /// A sign-in parameter empty or invalid (the gateway: a push callback it may not call).
+    pub const SIGN_IN_PARAMETER: &str = "100-001";
     pub const INVALID_PARAMETER: &str = "000-002";
     pub const NOT_SIGNED_IN: &str = "100-006";
     pub const OPERATION_EXCEPTION: &str = "100-007";

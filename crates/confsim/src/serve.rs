@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// long-polling agent holds one. Keep it below `ulimit -n`.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+    /// A host (or HOST:PORT) push-mode callbacks may go to (a sign-in with callBackUri and
+    /// serviceToken, or pushUrl); repeat for more. Without it, loopback only. A callback
+    /// elsewhere is refused at sign-in with 100-001.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    push_allow: Vec<confsim_gateway::PushAllow>,
 }
 
 /// The `--journal` file: a new one, or an existing one to continue.
@@ -320,6 +325,7 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
         header_read_timeout: Duration::from_millis(args.header_timeout_ms),
         max_header_bytes: args.max_header_bytes,
         max_connections: args.max_connections,
+        push_allow: args.push_allow.clone(),
         ..GatewayConfig::default()
     };
     config.check()?;

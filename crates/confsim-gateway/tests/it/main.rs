@@ -15,6 +15,7 @@ mod longpoll;
 mod metrics;
 mod polling;
 mod power_loss;
+mod push;
 mod queue;
 mod session;
 mod subscribe;
