@@ -3,8 +3,8 @@
 //! and `fire` (a due timer gives events).
 //!
 //! Pending timers are *part of the state*: a conference's phase, its members' invitations, its
-//! pending notifications and announcements, and an agent's pending sign-in or sign-out events
-//! all carry their due times (`Conference::timers`, `Agent::timer`). Every mutation goes
+//! pending notifications and announcements, an agent's pending sign-in, sign-out or state call
+//! events and its rest's end all carry their due times (`Conference::timers`, `Agent::timers`). Every mutation goes
 //! through `conf_mut`/`agent_mut`, which remember the entity's timers before the change; at
 //! the end of `apply` or `fire` the before and after sets are compared into `TimerOp`s. No rule
 //! is written twice for the scheduler's sake.

@@ -20,7 +20,12 @@ fn a_busy_or_resting_agents_application_fails_and_once_free_it_succeeds() {
     assert_eq!(
         sim.take_events(),
         [
-            ev(0, "AgentState_SetNotReady_Success", 101, json!({ "reason": "0" })),
+            ev(
+                0,
+                "AgentState_SetNotReady_Success",
+                101,
+                json!({ "reason": "0" })
+            ),
             ev(0, "AgentState_SetRest_Success", 102, Value::Null),
         ]
     );
@@ -34,8 +39,18 @@ fn a_busy_or_resting_agents_application_fails_and_once_free_it_succeeds() {
     assert_eq!(
         sim.take_events(),
         [
-            ev(1_000, "AgentConf_RequestFailed", 101, json!({ "cause": 21201 })),
-            ev(1_000, "AgentConf_RequestFailed", 102, json!({ "cause": 21201 })),
+            ev(
+                1_000,
+                "AgentConf_RequestFailed",
+                101,
+                json!({ "cause": 21201 })
+            ),
+            ev(
+                1_000,
+                "AgentConf_RequestFailed",
+                102,
+                json!({ "cause": 21201 })
+            ),
         ]
     );
     assert_eq!(
@@ -59,7 +74,11 @@ fn a_busy_or_resting_agents_application_fails_and_once_free_it_succeeds() {
     // In a conference (talking), no state call is taken.
     for op in [Op::SayBusy, Op::SayFree, Op::Work, Op::Rest] {
         let body = json!({ "time": 60, "reason": 0 });
-        assert_rejected(&sim.op_at(4_000, op, 101, body), "100-009", "in a conference");
+        assert_rejected(
+            &sim.op_at(4_000, op, 101, body),
+            "100-009",
+            "in a conference",
+        );
     }
     assert_eq!(state(&sim, 101), AgentState::Talking);
     // Its release makes it idle, and a state call is taken again.
@@ -147,5 +166,8 @@ fn an_application_checked_before_a_state_change_is_announced_fails() {
         assert!(sim.platform().agent(AgentId(101)).unwrap().conf.is_none());
         sim.assert_rebuilds();
     }
-    assert!(early > 0 && late > 0, "both orders occur: {early} early, {late} late");
+    assert!(
+        early > 0 && late > 0,
+        "both orders occur: {early} early, {late} late"
+    );
 }
