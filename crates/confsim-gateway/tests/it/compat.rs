@@ -484,5 +484,28 @@ async fn without_lenient_the_csharp_demos_verbs_are_405_and_the_documented_ones_
         let answer = demo.call(&server, "POST", &uri, None).await;
         assert_eq!(answer.retcode(), retcode, "{suffix}: {}", answer.body);
     }
+    // What the journal records: each call's parameters as the body a scenario step would give.
+    let journal = exchange(&server, &["GET /simulator/journal?from=1".to_owned()], None).await;
+    let bodies: Vec<(String, Value)> = journal
+        .body
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|r| r["op"].is_string() && r["op"] != "login")
+        .map(|r| (r["op"].as_str().unwrap().to_owned(), r["body"].clone()))
+        .collect();
+    let expected = [
+        ("rest", json!({"time": 0, "reason": 1})),
+        ("rest", json!({"time": "ten", "reason": 1})),
+        ("rest", json!({"time": 60, "reason": 256})),
+        ("sayBusy", json!({"reason": 7})),
+        ("resetSkill", json!({"auto": false})),
+        ("sayBusy", json!({"reason": 201})),
+        ("rest", json!({"time": 60, "reason": 3})),
+    ];
+    let expected: Vec<(String, Value)> = expected
+        .into_iter()
+        .map(|(op, body)| (op.to_owned(), body))
+        .collect();
+    assert_eq!(bodies, expected);
     server.stop().await;
 }
