@@ -4,10 +4,10 @@
 //!
 //! Pending timers are *part of the state*: a conference's phase, its members' invitations, its
 //! pending notifications and announcements, an agent's pending sign-in, sign-out or state call
-//! events and its rest's end all carry their due times (`Conference::timers`, `Agent::timers`). Every mutation goes
-//! through `conf_mut`/`agent_mut`, which remember the entity's timers before the change; at
-//! the end of `apply` or `fire` the before and after sets are compared into `TimerOp`s. No rule
-//! is written twice for the scheduler's sake.
+//! events and its rest's end all carry their due times (`Conference::timers`, `Agent::timers`).
+//! Every mutation goes through `conf_mut`/`agent_mut`, which remember the entity's timers before
+//! the change; at the end of `apply` or `fire` the before and after sets are compared into
+//! `TimerOp`s. No rule is written twice for the scheduler's sake.
 //!
 //! `fire` may consume what triggered it (a pending notification, an announcement's end, a
 //! pending sign-in's events): timer firings are not journaled, they are what the inputs and
@@ -150,17 +150,15 @@ impl Agent {
             })
         )
     }
-}
 
-/// An agent's two kinds of timer (see `Agent::timers`).
-pub type AgentTimers = [Option<(SimTime, Timer)>; 2];
-
-impl Agent {
     /// Everything this agent waits for, without the gaps.
     fn each_timer(&self, id: AgentId) -> impl Iterator<Item = (SimTime, Timer)> {
         self.timers(id).into_iter().flatten()
     }
 }
+
+/// An agent's two kinds of timer (see `Agent::timers`).
+pub type AgentTimers = [Option<(SimTime, Timer)>; 2];
 
 /// A conference member's address: an agent or a phone number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -62,7 +62,7 @@ fn parse(op: Op, body: &Value) -> Result<Change, Rejection> {
             let time = b.required_int("time", 1, REST_MAX_S)?;
             b.required_int("reason", 0, 255)?;
             Change {
-                rest: Some(SimDuration::from_millis(time as u64 * 1000)),
+                rest: Some(SimDuration::from_secs(time as u64)),
                 ..change(AgentState::Rest)
             }
         }
