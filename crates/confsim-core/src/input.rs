@@ -51,6 +51,14 @@ ops! {
     ModifyConfResource => "modifyConfResource",
     QueryConfInfos => "queryConfInfos",
     QueryAllConfIds => "queryAllConfIds",
+    SayBusy => "sayBusy",
+    SayFree => "sayFree",
+    Work => "work",
+    CancelWork => "cancelWork",
+    Rest => "rest",
+    CancelRest => "cancelRest",
+    ResetSkill => "resetSkill",
+    QueryAgentSkills => "queryAgentSkills",
 }
 
 impl Op {
@@ -108,6 +116,7 @@ pub mod retcode {
     pub const REPEATED: &str = "000-007";
     pub const ALREADY_SIGNED_IN: &str = "100-002";
     pub const WRONG_PASSWORD: &str = "100-004";
+    pub const SET_STATE: &str = "100-009";
     pub const SIGN_OUT_STATE: &str = "100-010";
     pub const WRONG_AGENT_TYPE: &str = "100-012";
     pub const INVALID_IP: &str = "100-016";

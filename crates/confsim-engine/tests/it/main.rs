@@ -12,6 +12,7 @@
 //! (`meeting`), and a property test over random sequences of all of it (`family_props`).
 //! Tests marked `#[ignore = "BUG: …"]` reproduce open bugs of the core.
 
+mod agent_state;
 mod announcements;
 mod chair_ops;
 mod family_props;

@@ -2,6 +2,7 @@
 //! on the manual clock, and over real TCP on loopback with reqwest.
 
 mod clock;
+mod compat;
 mod conference;
 mod control;
 mod equivalence;
