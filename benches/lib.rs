@@ -68,7 +68,7 @@ pub fn records_discarded(scenario: &Scenario) -> u64 {
 /// Conference rounds per agent in the scaling workload, as in the engine bench.
 pub const SCALING_ROUNDS: u32 = 4;
 
-/// The scaling workload (issue 7, target 2): `cycles` over `agents` agents, with the
+/// The scaling workload: `cycles` over `agents` agents, with the
 /// platform's agent id range widened to hold them all (the default range, 101-59999, has room
 /// for 59,899).
 pub fn scaling_workload(agents: u32) -> Scenario {

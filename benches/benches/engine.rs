@@ -1,4 +1,4 @@
-//! Engine throughput on issue 7's target workload, the closed-loop day
+//! Engine throughput on the closed-loop day
 //! (`scenarios/big-closed-loop-day.json`: 10,000 agents, each applying with memberNum 4, time 60,
 //! promptTime 3, holding 5-70 simulated minutes, releasing, thinking 60 s, for 8 simulated hours;
 //! platform latency 10-100 ms; 1,299,002 records): journal records per second with the journal

@@ -1,4 +1,4 @@
-//! Replay against the run that wrote the journal (issue 7, target 3): the bundled closed-loop
+//! Replay against the run that wrote the journal: the bundled closed-loop
 //! day (10,000 agents, 8 simulated hours, about 1.3 million records) run with its journal
 //! written to a file, the same run with the journal discarded, and a replay of that file
 //! (streamed from disk, every record compared), in one run, so the figures are read side by

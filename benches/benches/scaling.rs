@@ -1,4 +1,4 @@
-//! Flat scaling (issue 7, target 2): the same per-agent workload at 1,000 and at 60,000 agents,
+//! Flat scaling: the same per-agent workload at 1,000 and at 60,000 agents,
 //! in one run, so the two throughputs (journal records per second) are read side by side. The
 //! target holds when the 60,000-agent figure is at least half the 1,000-agent one.
 //!

@@ -1,9 +1,9 @@
-//! Heap bytes per signed-in agent and per active conference (issue 7), counted by a global
+//! Heap bytes per signed-in agent and per active conference, counted by a global
 //! allocator that tracks every allocation: the engine (platform state, timer queue, journal
 //! writer) built with N signed-in idle agents, then with N/4 conferences active, each with its
 //! chair and three invited agents joined (4 members), every timer they imply pending.
 //!
-//! `cargo run --release -p confsim-benches --example memory` (sizes 1,000, 10,000 and 60,000),
+//! `cargo run --profile dist -p confsim-benches --example memory` (sizes 1,000, 10,000 and 60,000),
 //! or give sizes: `… --example memory -- 10000`.
 //!
 //! Per agent: (engine with N agents − engine with none) / N. Per active conference: (engine

@@ -1,8 +1,8 @@
 //! The scaling bench's two workloads (1,000 and 60,000 agents, `scaling_workload`) run in
 //! turn, several times, printing each pair's throughputs and their ratio, then the median
-//! ratio: the figure of issue 7's target 2 (at least 0.5), read on a machine whose speed drifts
+//! ratio: the scaling figure (at least 0.5), read on a machine whose speed drifts
 //! between runs. Pairs are measured close together, so their ratio is steadier than either
-//! figure. `cargo run --release -p confsim-benches --example scaling -- 7`
+//! figure. `cargo run --profile dist -p confsim-benches --example scaling -- 7`
 
 use confsim_benches::scaling_workload;
 

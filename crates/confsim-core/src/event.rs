@@ -38,6 +38,7 @@ event_types! {
     AgentStateCancelRestSuccess => "AgentState_CancelRest_Success",
     AgentStateCancelWorkSuccess => "AgentState_CancelWork_Success",
     AgentStateRestTimeout => "AgentState_Rest_Timeout",
+    AgentStateSetRestSuccess => "AgentState_SetRest_Success",
     AgentOtherInService => "AgentOther_InService",
     AgentOtherShutdownService => "AgentOther_ShutdownService",
     AgentOtherPhoneAlerting => "AgentOther_PhoneAlerting",

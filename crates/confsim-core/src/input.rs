@@ -51,6 +51,14 @@ ops! {
     ModifyConfResource => "modifyConfResource",
     QueryConfInfos => "queryConfInfos",
     QueryAllConfIds => "queryAllConfIds",
+    SayBusy => "sayBusy",
+    SayFree => "sayFree",
+    Work => "work",
+    CancelWork => "cancelWork",
+    Rest => "rest",
+    CancelRest => "cancelRest",
+    ResetSkill => "resetSkill",
+    QueryAgentSkills => "queryAgentSkills",
 }
 
 impl Op {
@@ -91,6 +99,10 @@ impl<'de> Deserialize<'de> for Op {
 /// The vendor's result codes used by this model (agentgateway.md §7).
 pub mod retcode {
     pub const SUCCESS: &str = "0";
+    /// Events asked for the way the session does not take them (a poll in push mode).
+    pub const WRONG_EVENT_MODE: &str = "000-001";
+    /// A sign-in parameter empty or invalid (the gateway: a push callback it may not call).
+    pub const SIGN_IN_PARAMETER: &str = "100-001";
     pub const INVALID_PARAMETER: &str = "000-002";
     pub const NOT_SIGNED_IN: &str = "100-006";
     pub const OPERATION_EXCEPTION: &str = "100-007";
@@ -104,6 +116,7 @@ pub mod retcode {
     pub const REPEATED: &str = "000-007";
     pub const ALREADY_SIGNED_IN: &str = "100-002";
     pub const WRONG_PASSWORD: &str = "100-004";
+    pub const SET_STATE: &str = "100-009";
     pub const SIGN_OUT_STATE: &str = "100-010";
     pub const WRONG_AGENT_TYPE: &str = "100-012";
     pub const INVALID_IP: &str = "100-016";

@@ -119,9 +119,45 @@ pub(crate) fn fire(p: &mut Platform, timer: Timer, out: &mut Vec<Event>) {
                     signed_in(p, id, status, takeover, out)
                 }
                 AgentPendingKind::SignedOut => signed_out(p, id, out),
+                AgentPendingKind::StateChanged { from, to, reason } => {
+                    state_changed(id, from, to, reason, out)
+                }
+            }
+        }
+        Timer::Rest(id, nonce) => {
+            let Some(agent) = p.agent_mut(id) else { return };
+            if agent.rest.take_if(|r| r.nonce == nonce).is_some()
+                && agent.signed_in
+                && agent.state == AgentState::Rest
+            {
+                out.push(ev(EventType::AgentStateRestTimeout, id, Content::Null));
             }
         }
     }
+}
+
+/// A state call's events (`ops/agent_state.rs`): the exit event of the state left, unless the
+/// agent asked for the state it was in, then the entry event of the state entered.
+fn state_changed(id: AgentId, from: AgentState, to: AgentState, reason: u8, out: &mut Vec<Event>) {
+    let exit = match from {
+        AgentState::Busy => Some(EventType::AgentStateCancelNotReadySuccess),
+        AgentState::Work => Some(EventType::AgentStateCancelWorkSuccess),
+        AgentState::Rest => Some(EventType::AgentStateCancelRestSuccess),
+        AgentState::Idle | AgentState::Talking => None,
+    };
+    if let Some(exit) = exit.filter(|_| from != to) {
+        out.push(ev(exit, id, Content::Null));
+    }
+    let (entry, content) = match to {
+        AgentState::Busy => (
+            EventType::AgentStateSetNotReadySuccess,
+            Content::Reason(reason),
+        ),
+        AgentState::Work => (EventType::AgentStateWork, Content::Null),
+        AgentState::Rest => (EventType::AgentStateSetRestSuccess, Content::Null),
+        AgentState::Idle | AgentState::Talking => (EventType::AgentStateReady, Content::Null),
+    };
+    out.push(ev(entry, id, content));
 }
 
 /// The platform's asynchronous checks (product.md §7.2) run when the first step is due; a
@@ -161,7 +197,10 @@ fn platform_check(p: &Platform, conf: &Conference) -> Option<u32> {
         return Some(causes::AGENT_SIGNED_OUT);
     };
     let vdn = &p.config().vdn;
+    // A state call whose events are still to come would announce a state the conference's
+    // events had already left (docs/semantics.md, "Agent state calls").
     let state_ok = match agent.state {
+        _ if agent.state_change_pending() => false,
         AgentState::Idle => true,
         AgentState::Talking => agent.stable_call,
         _ => false,

@@ -3,11 +3,11 @@
 //! and `fire` (a due timer gives events).
 //!
 //! Pending timers are *part of the state*: a conference's phase, its members' invitations, its
-//! pending notifications and announcements, and an agent's pending sign-in or sign-out events
-//! all carry their due times (`Conference::timers`, `Agent::timer`). Every mutation goes
-//! through `conf_mut`/`agent_mut`, which remember the entity's timers before the change; at
-//! the end of `apply` or `fire` the before and after sets are compared into `TimerOp`s. No rule
-//! is written twice for the scheduler's sake.
+//! pending notifications and announcements, an agent's pending sign-in, sign-out or state call
+//! events and its rest's end all carry their due times (`Conference::timers`, `Agent::timers`).
+//! Every mutation goes through `conf_mut`/`agent_mut`, which remember the entity's timers before
+//! the change; at the end of `apply` or `fire` the before and after sets are compared into
+//! `TimerOp`s. No rule is written twice for the scheduler's sake.
 //!
 //! `fire` may consume what triggered it (a pending notification, an announcement's end, a
 //! pending sign-in's events): timer firings are not journaled, they are what the inputs and
@@ -54,6 +54,22 @@ pub enum AgentPendingKind {
     SignedIn { status: u8, takeover: bool },
     /// Leaving any conference (`changeReason` 4) and `AgentOther_ShutdownService`.
     SignedOut,
+    /// A state call's events (`sayBusy`, `sayFree`, `work`, `cancelWork`, `rest`,
+    /// `cancelRest`): the exit event of `from` when it differs from `to`, then the entry event
+    /// of `to` (`reason` is `AgentState_SetNotReady_Success`'s).
+    StateChanged {
+        from: AgentState,
+        to: AgentState,
+        reason: u8,
+    },
+}
+
+/// A rest's end (`AgentState_Rest_Timeout` is due then): the agent stays resting after it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RestTimer {
+    pub due: SimTime,
+    /// The agent's draw count when the rest was asked for: makes every rest a distinct timer.
+    pub nonce: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +98,8 @@ pub struct Agent {
     pub inspector: bool,
     pub password: Option<String>,
     pub pending: Option<AgentPending>,
+    /// While resting: when the rest's time is up (`AgentState_Rest_Timeout`), until it fires.
+    pub rest: Option<RestTimer>,
     /// Latency draws used for this agent's own events: the next draw's key.
     pub draws_used: u32,
 }
@@ -99,6 +117,7 @@ impl Agent {
             inspector,
             password,
             pending: None,
+            rest: None,
             draws_used: 0,
         }
     }
@@ -111,13 +130,35 @@ impl Agent {
             && self.pending.is_none()
     }
 
-    /// The timer this agent waits for, if any.
-    pub fn timer(&self, id: AgentId) -> Option<(SimTime, Timer)> {
-        self.pending
-            .as_ref()
-            .map(|p| (p.due, Timer::Agent(id, p.nonce)))
+    /// The timers this agent waits for: its pending events, and its rest's end.
+    pub fn timers(&self, id: AgentId) -> AgentTimers {
+        [
+            self.pending
+                .as_ref()
+                .map(|p| (p.due, Timer::Agent(id, p.nonce))),
+            self.rest.map(|r| (r.due, Timer::Rest(id, r.nonce))),
+        ]
+    }
+
+    /// Whether a state call's events are still to be sent.
+    pub fn state_change_pending(&self) -> bool {
+        matches!(
+            self.pending,
+            Some(AgentPending {
+                kind: AgentPendingKind::StateChanged { .. },
+                ..
+            })
+        )
+    }
+
+    /// Everything this agent waits for, without the gaps.
+    fn each_timer(&self, id: AgentId) -> impl Iterator<Item = (SimTime, Timer)> {
+        self.timers(id).into_iter().flatten()
     }
 }
+
+/// An agent's two kinds of timer (see `Agent::timers`).
+pub type AgentTimers = [Option<(SimTime, Timer)>; 2];
 
 /// A conference member's address: an agent or a phone number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -318,8 +359,10 @@ pub enum Timer {
     MemberVoice(ConfId, u32),
     /// A pending notification of the conference.
     Op(ConfId, u32),
-    /// An agent's pending sign-in or sign-out events.
+    /// An agent's pending sign-in, sign-out or state call events.
     Agent(AgentId, u32),
+    /// An agent's rest is up (`AgentState_Rest_Timeout`).
+    Rest(AgentId, u32),
 }
 
 impl Timer {
@@ -333,7 +376,7 @@ impl Timer {
             | Timer::Invite(conf, _)
             | Timer::MemberVoice(conf, _)
             | Timer::Op(conf, _) => Some(conf),
-            Timer::Agent(..) => None,
+            Timer::Agent(..) | Timer::Rest(..) => None,
         }
     }
 }
@@ -885,8 +928,8 @@ type Due = (SimTime, Timer);
 /// A conference's slot when touched (`None`: not there yet), its timers before the change, and
 /// whether it was active.
 type TouchedConf = (ConfId, Option<u32>, std::ops::Range<usize>, bool);
-/// An agent's timer before the change, and whether it was signed in and talking.
-type TouchedAgent = (AgentId, Option<Due>, bool, bool);
+/// An agent's timers before the change, and whether it was signed in and talking.
+type TouchedAgent = (AgentId, AgentTimers, bool, bool);
 
 /// The whole platform: configuration, randomness, agents and conferences.
 #[derive(Clone, Debug)]
@@ -1021,7 +1064,7 @@ impl Platform {
         for c in self.confs.values() {
             c.timers(&mut all);
         }
-        all.extend(self.agents.iter().filter_map(|(id, a)| a.timer(*id)));
+        all.extend(self.agents.iter().flat_map(|(id, a)| a.each_timer(*id)));
         all.sort();
         all
     }
@@ -1083,7 +1126,7 @@ impl Platform {
             return;
         }
         let agent = slot.and_then(|s| self.agents.at(s));
-        let before = agent.and_then(|a| a.timer(id));
+        let before = agent.map_or([None, None], |a| a.timers(id));
         let signed_in = agent.is_some_and(|a| a.signed_in);
         let talking = agent.is_some_and(|a| a.state == AgentState::Talking);
         self.touched.agents.push((id, before, signed_in, talking));
@@ -1231,8 +1274,10 @@ impl Platform {
         }
         for (id, before, was_signed_in, was_talking) in &touched.agents {
             let agent = self.agents.get(id);
-            let after = agent.and_then(|a| a.timer(*id));
-            diff_timers(before.as_slice(), after.as_slice(), ops);
+            let after = agent.map_or([None, None], |a| a.timers(*id));
+            for (before, after) in before.iter().zip(&after) {
+                diff_timers(before.as_slice(), after.as_slice(), ops);
+            }
             count(
                 &mut self.signed_in,
                 *was_signed_in,
@@ -1363,7 +1408,7 @@ impl Platform {
         match timer.conf() {
             Some(conf) => self.prefetch_conf(conf),
             None => {
-                if let Timer::Agent(id, _) = timer {
+                if let Timer::Agent(id, _) | Timer::Rest(id, _) = timer {
                     self.prefetch_agent(id);
                 }
             }
@@ -1540,6 +1585,7 @@ impl Platform {
             EventType::AgentStateReady => self.set_state(id, AgentState::Idle),
             EventType::AgentStateSetNotReadySuccess => self.set_state(id, AgentState::Busy),
             EventType::AgentStateWork => self.set_state(id, AgentState::Work),
+            EventType::AgentStateSetRestSuccess => self.set_state(id, AgentState::Rest),
             EventType::AgentOtherShutdownService => {
                 let Some(agent) = self.agent_mut(id) else {
                     return;

@@ -56,6 +56,7 @@ impl Queued {
                 Timer::MemberVoice(conf, n) => (6, conf.0, n),
                 Timer::Op(conf, n) => (7, conf.0, n),
                 Timer::Agent(agent, n) => (8, u64::from(agent.0), n),
+                Timer::Rest(agent, n) => (9, u64::from(agent.0), n),
             },
         };
         (kind << 32 | u64::from(n), id)

@@ -203,6 +203,8 @@ pub struct GatewayConfig {
     /// Connections served at once. Beyond it the gateway accepts no more: new connections
     /// wait in the operating system's listen backlog until one closes.
     pub max_connections: usize,
+    /// The hosts push-mode callbacks may go to (`--push-allow`); empty: loopback only.
+    pub push_allow: Vec<crate::push::PushAllow>,
 }
 
 /// Bounds of `--max-header-bytes`: below 1 KiB ordinary clients fail; the upper bound keeps a
@@ -236,6 +238,7 @@ impl Default for GatewayConfig {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 << 10,
             max_connections: 10_000,
+            push_allow: Vec::new(),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::durable::{Durability, JournalFile, NotDurable, Ticket};
 use crate::error::Result;
 use crate::journal::{self, ExistingJournal, Forgotten, JournalMemory, JournalTap};
 use crate::metrics::{self, HttpCounters, Snapshot};
+use crate::push::{self, PushClient, PushTake, PushTarget};
 use crate::sessions::{Desk, Phase, Purpose, Take};
 use confsim_core::{
     AgentId, AgentState, Input, Op, Rejection, Response, SimDuration, SimTime, retcode,
@@ -61,6 +62,8 @@ pub(crate) struct Inner {
 pub(crate) struct Answer {
     pub response: Response,
     pub set_guid: Option<String>,
+    /// A push-mode sign-in: the agent and sign-in whose delivery task starts with the answer.
+    start_push: Option<(AgentId, u64)>,
 }
 
 impl Answer {
@@ -68,6 +71,15 @@ impl Answer {
         Answer {
             response,
             set_guid: None,
+            start_push: None,
+        }
+    }
+
+    fn with_guid(response: Response, set_guid: Option<String>) -> Self {
+        Answer {
+            response,
+            set_guid,
+            start_push: None,
         }
     }
 }
@@ -105,6 +117,8 @@ pub(crate) struct Shared {
     tick: Notify,
     shutdown: watch::Sender<bool>,
     pub http: HttpCounters,
+    /// The push tasks' HTTP client (made at the first push-mode sign-in).
+    push_client: std::sync::OnceLock<PushClient>,
 }
 
 /// A running gateway: cheap to clone (handlers share one).
@@ -223,17 +237,22 @@ impl Inner {
         input: Input,
         id: Option<AgentId>,
         now: SimTime,
+        push: Option<PushTarget>,
     ) -> Result<Answer, EngineError> {
         let op = input.op;
         let response = self.engine.submit(input, &mut self.desk)?;
         let mut set_guid = None;
+        let mut start_push = None;
         if response.is_success()
             && let Some(id) = id
         {
             match op {
                 Op::Login | Op::ForceLogin => {
                     self.orphans.remove(&id);
-                    set_guid = Some(self.desk.signed_in(id, now));
+                    let pushing = push.is_some();
+                    let (guid, generation) = self.desk.signed_in(id, now, push);
+                    set_guid = Some(guid);
+                    start_push = pushing.then_some((id, generation));
                 }
                 Op::Logout => self.desk.signed_out(id, false),
                 Op::ForceLogout => self.desk.signed_out(id, true),
@@ -242,7 +261,11 @@ impl Inner {
         }
         // What the input made due now (zero latency) happens before the answer leaves.
         self.advance_to(now)?;
-        Ok(Answer { response, set_guid })
+        Ok(Answer {
+            response,
+            set_guid,
+            start_push,
+        })
     }
 
     /// Whether the wall clock's task must look again: the next deadline moved earlier than
@@ -418,6 +441,7 @@ impl Gateway {
                 tick: Notify::new(),
                 shutdown,
                 http: HttpCounters::default(),
+                push_client: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -477,6 +501,10 @@ impl Gateway {
     /// comes once the input's records are as durable as `--fsync` promises.
     pub(crate) async fn call(&self, input: Input, guid: Option<&str>) -> Answer {
         let (answer, wait) = self.call_locked(input, guid);
+        if let Some((id, generation)) = answer.start_push {
+            // Started before the answer leaves, so no event of the new session waits for it.
+            tokio::spawn(push::deliver(self.clone(), id, generation));
+        }
         match self.durable(wait).await {
             Ok(()) => answer,
             Err(response) => Answer::plain(response),
@@ -508,7 +536,18 @@ impl Gateway {
         {
             return plain(inner.reject(rejection));
         }
-        let answer = match inner.submit(input, id, now) {
+        // A push-mode sign-in's callback is checked before the platform sees the sign-in: one
+        // this gateway may not call is refused like a Guid, and never journaled.
+        let push = match id {
+            Some(_) if matches!(input.op, Op::Login | Op::ForceLogin) => {
+                match push::target_of(&input.body, &self.shared.config.push_allow) {
+                    Ok(push) => push,
+                    Err(rejection) => return plain(inner.reject(rejection)),
+                }
+            }
+            _ => None,
+        };
+        let answer = match inner.submit(input, id, now, push) {
             Ok(answer) => answer,
             Err(e) => Answer::plain(engine_failure(&e)),
         };
@@ -569,10 +608,7 @@ impl Gateway {
             }
             SessionCall::UpdateGuid => {
                 let guid = inner.desk.replace_guid(id, now, &policy);
-                Answer {
-                    response: Response::success(json!({ "guid": guid })),
-                    set_guid: guid,
-                }
+                Answer::with_guid(Response::success(json!({ "guid": guid })), guid)
             }
             SessionCall::Heartbeat => {
                 // The heartbeat carries dynamic-mode rotations in push mode (§2.1).
@@ -585,10 +621,10 @@ impl Gateway {
                     .desk
                     .session(id)
                     .map_or(0, |s| s.login_time.as_unix_ms());
-                Answer {
-                    response: Response::success(json!({ "loginTime": login.to_string() })),
+                Answer::with_guid(
+                    Response::success(json!({ "loginTime": login.to_string() })),
                     set_guid,
-                }
+                )
             }
         };
         let wake = inner.ticker_must_wake();
@@ -614,6 +650,14 @@ impl Gateway {
             };
             if let Err(rejection) = inner.desk.authenticate(id, guid, now, Purpose::Poll) {
                 return PollAnswer::Refused(inner.reject(rejection));
+            }
+            if inner.desk.is_push(id) {
+                return PollAnswer::Refused(inner.reject(Rejection::new(
+                    retcode::WRONG_EVENT_MODE,
+                    format!(
+                        "agent {id} signed in for push mode (callBackUri and serviceToken): its events are POSTed to its callback, not polled"
+                    ),
+                )));
             }
             let Some(session) = inner.desk.session_mut(id) else {
                 return PollAnswer::Refused(
@@ -680,6 +724,43 @@ impl Gateway {
                 _ = shutdown.wait_for(|stop| *stop) => {}
             }
         }
+    }
+
+    /// For a push task: the oldest events of agent `id`'s queue (see `Desk::push_take`).
+    pub(crate) fn push_take(&self, id: AgentId, generation: u64) -> PushTake {
+        let mut inner = self.lock();
+        // The clock's work due by now is journaled (and routed) first, as a poll does.
+        if let Err(e) = inner.catch_up() {
+            tracing::error!("the engine failed: {e}");
+            return PushTake::Stop;
+        }
+        let taken = inner.desk.push_take(id, generation, push::BATCH_MAX);
+        let wake = inner.ticker_must_wake();
+        drop(inner);
+        self.wake_ticker_if(wake);
+        taken
+    }
+
+    pub(crate) fn push_target(&self, id: AgentId, generation: u64) -> Option<(PushTarget, String)> {
+        self.lock().desk.push_target(id, generation)
+    }
+
+    pub(crate) fn push_delivered(&self, events: u64) {
+        let counters = &mut self.lock().desk.counters;
+        counters.pushed_events += events;
+        counters.push_batches += 1;
+    }
+
+    pub(crate) fn push_failed(&self) {
+        self.lock().desk.counters.push_failures += 1;
+    }
+
+    pub(crate) fn push_return(&self, id: AgentId, batch: Vec<(SimTime, confsim_core::Event)>) {
+        self.lock().desk.push_return(id, batch);
+    }
+
+    pub(crate) fn push_client(&self) -> &PushClient {
+        self.shared.push_client.get_or_init(push::client)
     }
 
     /// The `Set-GUID` of a poll answer: a rotation due in dynamic mode, or the current Guid
@@ -804,6 +885,7 @@ impl Gateway {
                 journal_syncs: self.shared.durable.syncs(),
                 queue_capacity: inner.desk.queue_capacity(),
                 polls_held: inner.desk.polls_held(),
+                push_sessions: inner.desk.push_sessions(),
                 max_connections: self.shared.config.max_connections,
             }
         };

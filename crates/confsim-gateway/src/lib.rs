@@ -7,7 +7,7 @@
 //! `{"message","retcode","result"}`. What the platform does not model is here: Guids (issued
 //! at sign-in, checked on every call, rotated in dynamic mode), the per-agent event queues
 //! behind long polling, the inactivity sign-out, the clocks (wall or manual), the control API,
-//! the metrics, and HTTPS.
+//! the metrics, push delivery to callbacks, and HTTPS.
 //!
 //! Architecture invariant: the same inputs at the same simulated times give the same journal
 //! as the scenario runner would; the gateway adds nothing to the journal but inputs (the
@@ -21,6 +21,7 @@ mod error;
 mod gateway;
 mod journal;
 mod metrics;
+mod push;
 pub mod record;
 mod routes;
 mod server;
@@ -37,5 +38,6 @@ pub use durable::JournalFile;
 pub use error::{GatewayError, Result};
 pub use gateway::Gateway;
 pub use journal::{ExistingJournal, ResumeError};
+pub use push::PushAllow;
 pub use routes::router;
 pub use tls::tls_acceptor;

@@ -35,6 +35,11 @@ pub(crate) struct Counters {
     /// Signed-out sessions forgotten because nobody polled their remaining events.
     pub expired_sessions: u64,
     pub guid_rotations: u64,
+    /// Events acknowledged by push-mode callbacks, and the callbacks that carried them.
+    pub pushed_events: u64,
+    pub push_batches: u64,
+    /// Callbacks not acknowledged (each retried).
+    pub push_failures: u64,
 }
 
 impl Default for Counters {
@@ -52,6 +57,9 @@ impl Default for Counters {
             inactivity_signouts: 0,
             expired_sessions: 0,
             guid_rotations: 0,
+            pushed_events: 0,
+            push_batches: 0,
+            push_failures: 0,
         }
     }
 }
@@ -157,6 +165,7 @@ pub(crate) struct Snapshot {
     pub journal_syncs: u64,
     pub queue_capacity: usize,
     pub polls_held: u64,
+    pub push_sessions: usize,
     pub max_connections: usize,
 }
 
@@ -217,7 +226,7 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
             "confsim_gateway_rejections_total{{retcode=\"{retcode}\"}} {n}"
         );
     }
-    let gauges: [(&str, &str, u64); 11] = [
+    let gauges: [(&str, &str, u64); 12] = [
         (
             "confsim_active_conferences",
             "Conferences between AgentConf_RequestSuccess and their release.",
@@ -254,6 +263,11 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
             s.polls_held,
         ),
         (
+            "confsim_gateway_push_sessions",
+            "Sessions in push mode (events POSTed to a callback), signed-out ones still draining included.",
+            s.push_sessions as u64,
+        ),
+        (
             "confsim_http_connections_open",
             "HTTP connections open now.",
             http.connections_open.load(Ordering::Relaxed),
@@ -285,7 +299,22 @@ pub(crate) fn render(s: &Snapshot, http: &HttpCounters) -> String {
         "The engine's simulated time, in milliseconds since the Unix epoch.",
     );
     let _ = writeln!(out, "confsim_simulated_time_ms {}", s.sim_time_ms);
-    let counters: [(&str, &str, u64); 12] = [
+    let counters: [(&str, &str, u64); 15] = [
+        (
+            "confsim_gateway_pushed_events_total",
+            "Events acknowledged by push-mode callbacks.",
+            c.pushed_events,
+        ),
+        (
+            "confsim_gateway_push_batches_total",
+            "Push callbacks acknowledged (each carries up to 100 events, oldest first).",
+            c.push_batches,
+        ),
+        (
+            "confsim_gateway_push_failures_total",
+            "Push callbacks not acknowledged (an error, a timeout, or not retcode 0): each is sent again after a backoff, later events waiting behind it.",
+            c.push_failures,
+        ),
         (
             "confsim_gateway_events_dropped_total",
             "Events dropped because an agent's queue was full (the oldest goes first); the journal keeps them.",
@@ -459,6 +488,7 @@ mod tests {
             journal_syncs: 0,
             queue_capacity: 8,
             polls_held: 1,
+            push_sessions: 2,
             max_connections: 9,
         };
         let http = HttpCounters::default();
@@ -477,6 +507,8 @@ mod tests {
             "confsim_http_responses_total{class=\"4xx\"} 1",
             "confsim_gateway_queue_capacity 8",
             "confsim_gateway_polls_held 1",
+            "confsim_gateway_push_sessions 2",
+            "confsim_gateway_pushed_events_total 0",
             "confsim_http_connections_max 9",
             "confsim_http_connections_closed_total{reason=\"header_timeout\"} 0",
         ] {

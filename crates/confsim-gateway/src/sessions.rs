@@ -25,6 +25,7 @@
 use crate::clock::real_now;
 use crate::config::{GuidMode, GuidPolicy, NODE_NAME};
 use crate::metrics::Counters;
+use crate::push::{PushTake, PushTarget};
 use confsim_core::record::Record;
 use confsim_core::{AgentId, Event, EventType, Rejection, SimTime, retcode};
 use confsim_engine::Observer;
@@ -64,6 +65,11 @@ pub(crate) struct Session {
     /// Events dropped from this session's full queue since its sign-in.
     dropped: u64,
     pub notify: Arc<Notify>,
+    /// Push mode: where the events go instead of a poll.
+    push: Option<PushTarget>,
+    /// Counts the agent's sign-ins: a push task delivers for one sign-in only, so a newer
+    /// sign-in (push or not) stops the older one's.
+    generation: u64,
 }
 
 /// What a call needs its Guid for.
@@ -182,8 +188,14 @@ impl Desk {
     }
 
     /// A successful sign-in (or forced sign-in): a new Guid, and the old one (if any) no longer
-    /// valid. Events still queued stay: they are the agent's.
-    pub fn signed_in(&mut self, id: AgentId, now: SimTime) -> String {
+    /// valid. Events still queued stay: they are the agent's. Answers the Guid and the sign-in's
+    /// number (its push task's, in push mode).
+    pub fn signed_in(
+        &mut self,
+        id: AgentId,
+        now: SimTime,
+        push: Option<PushTarget>,
+    ) -> (String, u64) {
         let guid = new_guid();
         match self.sessions.get_mut(&id) {
             Some(s) => {
@@ -194,6 +206,11 @@ impl Desk {
                 s.last_heard = real_now();
                 s.phase = Phase::SignedIn;
                 s.dropped = 0;
+                s.push = push;
+                s.generation += 1;
+                // An older push task waiting for events looks again, and stops.
+                s.notify.notify_one();
+                (guid, s.generation)
             }
             None => {
                 self.sessions.insert(
@@ -209,11 +226,68 @@ impl Desk {
                         queue: VecDeque::new(),
                         dropped: 0,
                         notify: Arc::new(Notify::new()),
+                        push,
+                        generation: 0,
                     },
                 );
+                (guid, 0)
             }
         }
-        guid
+    }
+
+    /// Whether the agent's session is in push mode.
+    pub fn is_push(&self, id: AgentId) -> bool {
+        self.sessions.get(&id).is_some_and(|s| s.push.is_some())
+    }
+
+    /// Push-mode sessions now.
+    pub fn push_sessions(&self) -> usize {
+        self.sessions.values().filter(|s| s.push.is_some()).count()
+    }
+
+    /// For the push task of sign-in `generation`: where to send, and the Guid to send with.
+    pub fn push_target(&self, id: AgentId, generation: u64) -> Option<(PushTarget, String)> {
+        let s = self.sessions.get(&id)?;
+        let target = s.push.as_ref().filter(|_| s.generation == generation)?;
+        Some((target.clone(), s.guid.clone()))
+    }
+
+    /// For the push task of sign-in `generation`: the oldest events, up to `max`, out of the
+    /// queue; or what to wait on; or the end (the session is over, or not this task's).
+    pub fn push_take(&mut self, id: AgentId, generation: u64, max: usize) -> PushTake {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return PushTake::Stop;
+        };
+        if s.generation != generation || s.push.is_none() {
+            return PushTake::Stop;
+        }
+        if !s.queue.is_empty() {
+            let n = s.queue.len().min(max);
+            self.queued -= n;
+            return PushTake::Batch(s.queue.drain(..n).collect());
+        }
+        match s.phase {
+            Phase::SignedOut {
+                awaiting_shutdown: false,
+            } => {
+                self.sessions.remove(&id);
+                PushTake::Stop
+            }
+            _ => PushTake::Wait(s.notify.clone()),
+        }
+    }
+
+    /// Puts a batch that was never acknowledged back at the front of the agent's queue (its
+    /// task stopped), for whoever delivers the agent's events next.
+    pub fn push_return(&mut self, id: AgentId, batch: Vec<(SimTime, Event)>) {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        self.queued += batch.len();
+        for item in batch.into_iter().rev() {
+            s.queue.push_front(item);
+        }
+        s.notify.notify_one();
     }
 
     /// A successful sign-out: the Guid keeps polling what is left.
@@ -383,18 +457,27 @@ impl Observer for Desk {
 pub(crate) fn poll_body(event: &Event, at: SimTime) -> String {
     let mut buf = Vec::with_capacity(160);
     buf.extend_from_slice(br#"{"message":"","retcode":"0","event":"#);
+    write_event(&mut buf, event, at);
+    buf.push(b'}');
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Appends `{"eventType","workNo","content","eventGenTime"}`: the event as a poll and a push
+/// show it.
+pub(crate) fn write_event(buf: &mut Vec<u8>, event: &Event, at: SimTime) {
+    let start = buf.len();
     // The core's own serialization ({eventType, workNo, content}) is the vendor's shape; its
     // closing brace is replaced to add the newer pages' `eventGenTime` (epoch ms).
-    if serde_json::to_writer(&mut buf, event).is_err() {
+    if serde_json::to_writer(&mut *buf, event).is_err() {
         // Writing a typed event into memory cannot fail; keep the body valid regardless.
-        buf.extend_from_slice(b"null}");
-        return String::from_utf8_lossy(&buf).into_owned();
+        buf.truncate(start);
+        buf.extend_from_slice(b"null");
+        return;
     }
     buf.pop();
     buf.extend_from_slice(br#","eventGenTime":"#);
     buf.extend_from_slice(at.as_unix_ms().to_string().as_bytes());
-    buf.extend_from_slice(b"}}");
-    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    buf.push(b'}');
 }
 
 #[cfg(test)]
@@ -422,8 +505,8 @@ mod tests {
     #[test]
     fn guids_are_checked_per_agent_and_replaced_ones_expire() {
         let mut desk = Desk::new(10);
-        let a = desk.signed_in(AgentId(101), t(0));
-        let b = desk.signed_in(AgentId(102), t(0));
+        let a = desk.signed_in(AgentId(101), t(0), None).0;
+        let b = desk.signed_in(AgentId(102), t(0), None).0;
         assert!(a.ends_with(".AgentGateway0") && a.len() == 36 + 14);
         assert_ne!(a, b);
         assert!(
@@ -467,7 +550,7 @@ mod tests {
         );
 
         // A forced sign-in invalidates the old Guid at once.
-        let a3 = desk.signed_in(AgentId(101), t(121_000));
+        let a3 = desk.signed_in(AgentId(101), t(121_000), None).0;
         assert!(
             desk.authenticate(AgentId(101), Some(&a2), t(121_000), Purpose::Call)
                 .is_err()
@@ -489,7 +572,7 @@ mod tests {
     #[test]
     fn a_full_queue_drops_its_oldest_event_and_counts_it() {
         let mut desk = Desk::new(2);
-        desk.signed_in(AgentId(101), t(0));
+        desk.signed_in(AgentId(101), t(0), None);
         for i in 0..3 {
             let e = Event::new(EventType::AgentStateReady, AgentId(101), Content::Null);
             desk.on_record(i + 1, t(i as i64), &Record::Event(e));
@@ -516,14 +599,14 @@ mod tests {
             (desk.counters.dropped, desk.counters.overflowed_sessions),
             (2, 1)
         );
-        desk.signed_in(AgentId(101), t(10));
+        desk.signed_in(AgentId(101), t(10), None);
         assert_eq!(desk.dropped(AgentId(101)), 0);
     }
 
     #[test]
     fn a_signed_out_session_polls_until_its_shutdown_event_is_taken() {
         let mut desk = Desk::new(10);
-        let g = desk.signed_in(AgentId(101), t(0));
+        let g = desk.signed_in(AgentId(101), t(0), None).0;
         desk.signed_out(AgentId(101), true);
         assert!(
             desk.authenticate(AgentId(101), Some(&g), t(1), Purpose::Call)

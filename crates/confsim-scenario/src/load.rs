@@ -172,7 +172,16 @@ impl Pick {
             | Op::StopVoiceToParticipant
             | Op::ModifyConfResource => Pick::Chair,
             Op::AnswerAgentConf | Op::RejectAgentConf => Pick::Invited,
-            Op::QueryConfInfos | Op::QueryAllConfIds => Pick::SignedIn,
+            Op::QueryConfInfos
+            | Op::QueryAllConfIds
+            | Op::SayBusy
+            | Op::SayFree
+            | Op::Work
+            | Op::CancelWork
+            | Op::Rest
+            | Op::CancelRest
+            | Op::ResetSkill
+            | Op::QueryAgentSkills => Pick::SignedIn,
         }
     }
 

@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ServeClock {
@@ -143,6 +145,11 @@ pub struct ServeArgs {
     /// long-polling agent holds one. Keep it below `ulimit -n`.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+    /// A host (or HOST:PORT) push-mode callbacks may go to (a sign-in with callBackUri and
+    /// serviceToken, or pushUrl); repeat for more. Without it, loopback only. A callback
+    /// elsewhere is refused at sign-in with 100-001.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    push_allow: Vec<confsim_gateway::PushAllow>,
 }
 
 /// The `--journal` file: a new one, or an existing one to continue.
@@ -318,6 +325,7 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
         header_read_timeout: Duration::from_millis(args.header_timeout_ms),
         max_header_bytes: args.max_header_bytes,
         max_connections: args.max_connections,
+        push_allow: args.push_allow.clone(),
         ..GatewayConfig::default()
     };
     config.check()?;
@@ -326,12 +334,15 @@ fn config(args: &ServeArgs) -> Result<GatewayConfig> {
 
 /// Logging to stderr (warnings, or `RUST_LOG`) and the async runtime of a server command.
 pub(crate) fn server_runtime() -> Result<tokio::runtime::Runtime> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
+    // `RUST_LOG` as a level (`info`) or per target (`warn,confsim_gateway=debug`): the `Targets`
+    // syntax, which needs no regular expressions (and so no regex engine in the build).
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::WARN));
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .try_init();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

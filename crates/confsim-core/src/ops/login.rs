@@ -130,6 +130,7 @@ pub(crate) fn apply(p: &mut Platform, at: SimTime, id: AgentId, op: Op, body: &V
         agent.stable_call = false;
         agent.three_party_called = false;
         agent.peer = None;
+        agent.rest = None;
     }
     agent.pending = Some(AgentPending {
         due: at.saturating_add(delay),

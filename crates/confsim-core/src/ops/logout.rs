@@ -16,7 +16,7 @@ pub(crate) fn decide_logout(p: &Platform, input: &Input) -> Result<Value, Reject
     if agent.pending.is_some() {
         return Err(Rejection::new(
             retcode::REPEATED,
-            format!("agent {id}'s sign-in is still in progress"),
+            format!("agent {id}'s sign-in or state change is still in progress"),
         ));
     }
     if agent.conf.is_some() || agent.state == AgentState::Talking {
@@ -32,6 +32,7 @@ pub(crate) fn apply_logout(p: &mut Platform, id: AgentId) {
     if let Some(agent) = p.agent_mut(id) {
         agent.signed_in = false;
         agent.state = AgentState::Idle;
+        agent.rest = None;
     }
 }
 
@@ -45,6 +46,9 @@ pub(crate) fn apply_force_logout(p: &mut Platform, at: SimTime, id: AgentId) {
     let (delay, nonce) = p.draw_agent_latency(id);
     let Some(agent) = p.agent_mut(id) else { return };
     agent.signed_in = false;
+    // A rest ends with the session; so do a state call's events still to come (superseded
+    // below, as a sign-in's are).
+    agent.rest = None;
     // A sign-in whose events had not come yet is superseded: they never will.
     agent.pending = Some(AgentPending {
         due: at.saturating_add(delay),

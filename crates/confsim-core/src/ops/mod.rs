@@ -2,6 +2,7 @@
 //! per command: each holds the operation's body validation, its `decide` (the rules) and the
 //! `apply` of its accepted input. This module dispatches and holds what they share.
 
+pub(crate) mod agent_state;
 pub(crate) mod apply_to_shift_president;
 pub(crate) mod batch_add_participant;
 pub(crate) mod batch_remove_participant;
@@ -50,6 +51,11 @@ pub(crate) fn decide(p: &Platform, input: &Input, now: SimTime) -> Result<Value,
         Op::ModifyConfResource => modify_conf_resource::decide(p, input),
         Op::QueryConfInfos => query::decide_infos(p, input, now),
         Op::QueryAllConfIds => query::decide_all_ids(p, input),
+        Op::SayBusy | Op::SayFree | Op::Work | Op::CancelWork | Op::Rest | Op::CancelRest => {
+            agent_state::decide(p, input)
+        }
+        Op::ResetSkill => agent_state::decide_reset_skill(p, input),
+        Op::QueryAgentSkills => agent_state::decide_query_skills(p, input),
     }
 }
 
@@ -77,7 +83,10 @@ pub(crate) fn apply(p: &mut Platform, at: SimTime, id: AgentId, input: &InputRec
         | Op::PlayVoiceToParticipant
         | Op::StopVoiceToParticipant => voice::apply(p, at, id, input.op, body),
         Op::ModifyConfResource => modify_conf_resource::apply(p, id, body),
-        Op::QueryConfInfos | Op::QueryAllConfIds => {}
+        Op::SayBusy | Op::SayFree | Op::Work | Op::CancelWork | Op::Rest | Op::CancelRest => {
+            agent_state::apply(p, at, id, input.op, body)
+        }
+        Op::QueryConfInfos | Op::QueryAllConfIds | Op::ResetSkill | Op::QueryAgentSkills => {}
     }
 }
 

@@ -471,6 +471,9 @@ fn cmd() -> impl Strategy<Value = Cmd> {
     let one = || target().prop_map(Fill::Address);
     let nothing = || Just(Fill::Nothing);
     let modes = prop::sample::select(vec![1, 1, 3, 3, 2, 4, 0, 5]);
+    // Rests short enough to time out within a run, and one out of range.
+    let rest = (prop::sample::select(vec![1, 5, 60, 0]), 0..3u8)
+        .prop_map(|(time, reason)| json!({ "time": time, "reason": reason }));
     let capacity = (0..3u8, prop::sample::select(vec![1, 2, 3, 118]));
     let conf_ids = prop::collection::vec(0..6u64, 0..3).prop_map(|ks| {
         let ids: Vec<u64> = ks.into_iter().map(|k| 1_030_400 + 256 * k).collect();
@@ -530,6 +533,14 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         ),
         1 => with_body(vec![0, 1, 3], Op::QueryConfInfos, conf_ids, nothing()),
         1 => simple(vec![0], Op::QueryAllConfIds, Value::Null),
+        2 => simple(vec![0, 0, 0, 3], Op::SayBusy, Value::Null),
+        2 => simple(vec![0, 0, 1], Op::SayFree, Value::Null),
+        1 => simple(vec![0, 0, 3], Op::Work, Value::Null),
+        1 => simple(vec![0], Op::CancelWork, Value::Null),
+        1 => with_body(vec![0, 0, 1], Op::Rest, rest, nothing()),
+        1 => simple(vec![0], Op::CancelRest, Value::Null),
+        1 => simple(vec![0, 4], Op::ResetSkill, json!({ "auto": true })),
+        1 => simple(vec![0, 4], Op::QueryAgentSkills, Value::Null),
     ]
 }
 
@@ -965,6 +976,11 @@ fn the_generator_reaches_every_operation_and_event() {
         "AgentOther_ShutdownService",
         "AgentState_SetNotReady_Success",
         "AgentState_Work",
+        "AgentState_CancelNotReady_Success",
+        "AgentState_CancelWork_Success",
+        "AgentState_SetRest_Success",
+        "AgentState_CancelRest_Success",
+        "AgentState_Rest_Timeout",
         "AgentConf_ParticipantChanged 0",
         "AgentConf_ParticipantChanged 2",
         "AgentConf_ParticipantChanged 3",
@@ -983,8 +999,8 @@ fn the_generator_reaches_every_operation_and_event() {
             .filter(|k| !seen.contains(k)),
     );
     for code in [
-        "000-002", "000-007", "100-002", "100-004", "100-006", "100-007", "100-010", "100-012",
-        "101-001", "101-002", "101-003", "101-004", "101-005", "101-006", "101-007",
+        "000-002", "000-007", "100-002", "100-004", "100-006", "100-007", "100-009", "100-010",
+        "100-012", "101-001", "101-002", "101-003", "101-004", "101-005", "101-006", "101-007",
     ] {
         if !seen.iter().any(|k| k.ends_with(&format!(" {code}"))) {
             missing.push(format!("retcode {code}"));

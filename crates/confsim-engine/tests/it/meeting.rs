@@ -1,4 +1,4 @@
-//! A full meeting (issue 3): chair 101 applies; invites agents 102, 103, 104 and a phone; 102
+//! A full meeting: chair 101 applies; invites agents 102, 103, 104 and a phone; 102
 //! answers, 103 rejects, 104 never answers (ring timeout); the phone answers after its delay;
 //! the chair mutes 102, holds the phone, passes the chair to 102; 102 extends and releases.
 //! Every party's events are checked exactly, the state at the milestones, the invariants after

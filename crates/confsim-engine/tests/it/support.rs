@@ -331,7 +331,7 @@ pub fn fold(header: &Header, records: &[Stamped]) -> confsim_engine::Rebuilt {
         .unwrap_or_else(|e| panic!("the journal does not rebuild: {e}"))
 }
 
-// ---------------------------------------------------------------- issue 3: the whole family
+// ---------------------------------------------------------------- the whole family
 
 /// A conference id as event content: `{"confId": n}`.
 pub fn conf_json(conf: ConfId) -> Value {
@@ -573,7 +573,7 @@ impl Sim {
 }
 
 /// The platform's invariants, as the property test and the scenario tests check them after
-/// every step (agentgateway.md §9.3, issue 3 "Done when"):
+/// every step (agentgateway.md §9.3):
 /// - joined, calling and ringing members never exceed the capacity;
 /// - an active conference has exactly one chair, a joined agent member;
 /// - no agent points at a conference that no longer exists or that does not list it (as a

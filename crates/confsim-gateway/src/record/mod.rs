@@ -26,7 +26,9 @@ use crate::config::Fsync;
 use crate::error::Result;
 use crate::gateway::needs_guid;
 use crate::routes::body_value;
-use crate::routes::vendor::{AGENTCONF, Online, decode, online_action};
+use crate::routes::vendor::{
+    AGENTCONF, Online, decode, online_action, parameters, reset_skill_body, state_call_body,
+};
 use crate::server::next_connection;
 use capture::{Capture, Pending};
 use confsim_core::{AgentGroup, Op, PlatformConfig, retcode};
@@ -131,29 +133,43 @@ struct Shared {
 /// What a request under the base path is, for the capture.
 #[derive(Debug, PartialEq, Eq)]
 enum Vendor {
-    /// A vendor operation of the journal (its log name) by an agent (the path's id, decoded).
-    Op(Op, String),
+    /// A vendor operation of the journal by an agent (the path's id, decoded), with the body
+    /// the gateway's core sees when it is not the one sent (a state call's parameters).
+    Op(Op, String, Option<Value>),
     /// An event poll by an agent.
     Poll(String),
     /// Anything else (status, Guid refresh, heartbeat, an unknown path): forwarded only.
     Other,
 }
 
-/// Reads a request's path (under [`BASE`]) the way the gateway's routes do.
-fn classify(path: &str) -> Vendor {
+/// Reads a request's path (under [`BASE`]) and query the way the gateway's routes do, so the
+/// capture journals the input `confsim serve` would.
+fn classify(path: &str, query: Option<&str>) -> Vendor {
     let Some(rest) = path.strip_prefix(BASE) else {
         return Vendor::Other;
     };
     let parts: Vec<&str> = rest.split('/').collect();
     match parts.as_slice() {
-        ["onlineagent", id] => Vendor::Op(Op::Login, decode(id)),
+        ["onlineagent", id] => Vendor::Op(Op::Login, decode(id), None),
         ["onlineagent", id, action] => match online_action(action) {
-            Some((Online::Op(op), _)) => Vendor::Op(op, decode(id)),
+            Some((Online::Op(op), _)) => Vendor::Op(op, decode(id), state_call_body(op, query)),
             _ => Vendor::Other,
         },
+        ["onlineagent", id, "rest", time, reason] => {
+            let params = [
+                ("time", Some(decode(time))),
+                ("reason", Some(decode(reason))),
+            ];
+            Vendor::Op(Op::Rest, decode(id), Some(parameters(&params)))
+        }
+        ["onlineagent", id, "resetskill", auto] => Vendor::Op(
+            Op::ResetSkill,
+            decode(id),
+            Some(reset_skill_body(&decode(auto))),
+        ),
         ["agentevent", id] => Vendor::Poll(decode(id)),
         ["agentconf", id, action] => match AGENTCONF.iter().find(|(s, _)| s == action) {
-            Some(&(_, op)) => Vendor::Op(op, decode(id)),
+            Some(&(_, op)) => Vendor::Op(op, decode(id), None),
             None => Vendor::Other,
         },
         _ => Vendor::Other,
@@ -347,7 +363,7 @@ impl Recorder {
                 );
             }
         };
-        let vendor = classify(&path);
+        let vendor = classify(&path, parts.uri.query());
         let target = parts
             .uri
             .path_and_query()
@@ -399,7 +415,7 @@ impl Recorder {
             _ => None,
         };
         match vendor {
-            Vendor::Op(op, agent) => {
+            Vendor::Op(op, agent, made) => {
                 let Some(envelope) = envelope() else {
                     shared
                         .counters
@@ -421,9 +437,8 @@ impl Recorder {
                     return None;
                 }
                 shared.counters.inputs.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .capture
-                    .input(op.name(), &agent, body_value(request), &envelope)
+                let body = made.unwrap_or_else(|| body_value(request));
+                shared.capture.input(op.name(), &agent, body, &envelope)
             }
             Vendor::Poll(agent) => {
                 let envelope: Map<String, Value> = envelope()?;
@@ -488,30 +503,50 @@ mod tests {
 
     #[test]
     fn paths_are_read_as_the_gateway_routes_them() {
-        let p = |s: &str| classify(&format!("{BASE}{s}"));
-        assert_eq!(p("onlineagent/101"), Vendor::Op(Op::Login, "101".into()));
-        assert_eq!(
-            p("onlineagent/101/forcelogin"),
-            Vendor::Op(Op::ForceLogin, "101".into())
-        );
-        assert_eq!(
-            p("onlineagent/101/logout"),
-            Vendor::Op(Op::Logout, "101".into())
-        );
+        let p = |s: &str| classify(&format!("{BASE}{s}"), None);
+        let op = |op, agent: &str| Vendor::Op(op, agent.to_owned(), None);
+        assert_eq!(p("onlineagent/101"), op(Op::Login, "101"));
+        assert_eq!(p("onlineagent/101/forcelogin"), op(Op::ForceLogin, "101"));
+        assert_eq!(p("onlineagent/101/logout"), op(Op::Logout, "101"));
         assert_eq!(p("onlineagent/101/agentstatus"), Vendor::Other);
         assert_eq!(p("onlineagent/101/heartbeat"), Vendor::Other);
         assert_eq!(p("agentevent/1%301"), Vendor::Poll("101".into()));
         assert_eq!(
             p("agentconf/101/requestagentconf"),
-            Vendor::Op(Op::RequestAgentConf, "101".into())
+            op(Op::RequestAgentConf, "101")
         );
         assert_eq!(
             p("agentconf/101/queryvdnconfid"),
-            Vendor::Op(Op::QueryAllConfIds, "101".into())
+            op(Op::QueryAllConfIds, "101")
         );
         assert_eq!(p("agentconf/101/nothing"), Vendor::Other);
         assert_eq!(p("voicecall/101/answer"), Vendor::Other);
-        assert_eq!(classify("/simulator/health"), Vendor::Other);
+        assert_eq!(classify("/simulator/health", None), Vendor::Other);
+        // The state calls journal their parameters as the body, as the gateway does.
+        assert_eq!(
+            classify(&format!("{BASE}onlineagent/101/saybusy"), Some("reason=7")),
+            Vendor::Op(
+                Op::SayBusy,
+                "101".into(),
+                Some(serde_json::json!({"reason": 7}))
+            )
+        );
+        assert_eq!(
+            p("onlineagent/101/rest/600/3"),
+            Vendor::Op(
+                Op::Rest,
+                "101".into(),
+                Some(serde_json::json!({"time": 600, "reason": 3}))
+            )
+        );
+        assert_eq!(
+            p("onlineagent/101/resetskill/TRUE"),
+            Vendor::Op(
+                Op::ResetSkill,
+                "101".into(),
+                Some(serde_json::json!({"auto": true}))
+            )
+        );
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub(super) fn routes() -> Router<Gateway> {
             &format!("{BASE}/onlineagent/{{agentid}}/{{action}}"),
             any(online_agent),
         )
+        .route(
+            &format!("{BASE}/onlineagent/{{agentid}}/rest/{{time}}/{{reason}}"),
+            any(rest),
+        )
+        .route(
+            &format!("{BASE}/onlineagent/{{agentid}}/resetskill/{{auto}}"),
+            any(reset_skill),
+        )
         .route(&format!("{BASE}/agentevent/{{agentid}}"), any(poll))
         .route(
             &format!("{BASE}/agentconf/{{agentid}}/{{action}}"),
@@ -76,6 +84,12 @@ pub(crate) fn online_action(action: &str) -> Option<(Online, Method)> {
         "agentstatus" => (Online::Session(SessionCall::AgentStatus), Method::GET),
         "updateGuid" => (Online::Session(SessionCall::UpdateGuid), Method::PUT),
         "heartbeat" => (Online::Session(SessionCall::Heartbeat), Method::PUT),
+        "saybusy" => (Online::Op(Op::SayBusy), Method::POST),
+        "sayfree" => (Online::Op(Op::SayFree), Method::POST),
+        "work" => (Online::Op(Op::Work), Method::POST),
+        "cancelwork" => (Online::Op(Op::CancelWork), Method::POST),
+        "cancelrest" => (Online::Op(Op::CancelRest), Method::POST),
+        "agentskills" => (Online::Op(Op::QueryAgentSkills), Method::GET),
         _ => return None,
     })
 }
@@ -220,11 +234,25 @@ async fn sign_in(
     journaled(&gateway, Op::Login, agent, None, request).await
 }
 
-/// `/onlineagent/{agentid}/{action}`: the rest of the sign-in family.
+/// The methods an interface takes: the documented one, and with `--lenient` PUT and DELETE
+/// too where the documentation says POST (the vendor's C# demo sends them).
+fn allowed_methods(gateway: &Gateway, documented: Method) -> &'static [Method] {
+    const LENIENT: &[Method] = &[Method::POST, Method::PUT, Method::DELETE];
+    const POST: &[Method] = &[Method::POST];
+    const GET: &[Method] = &[Method::GET];
+    match documented {
+        Method::POST if gateway.config().lenient => LENIENT,
+        Method::POST => POST,
+        _ => GET,
+    }
+}
+
+/// `/onlineagent/{agentid}/{action}`: the rest of the sign-in family, and the state calls.
 async fn online_agent(
     State(gateway): State<Gateway>,
     method: Method,
     path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
     let (agent, action) = match path {
@@ -234,16 +262,147 @@ async fn online_agent(
     let Some((what, documented)) = online_action(&action) else {
         return not_found(&gateway, &method, request.uri().path());
     };
-    if method != documented {
-        return wrong_method(&method, request.uri().path(), &[documented]);
+    let allowed = match what {
+        Online::Op(Op::ForceLogin | Op::Logout | Op::ForceLogout) | Online::Session(_) => {
+            std::slice::from_ref(&documented)
+        }
+        Online::Op(_) => allowed_methods(&gateway, documented.clone()),
+    };
+    if !allowed.contains(&method) {
+        return wrong_method(&method, request.uri().path(), allowed);
     }
     match what {
-        Online::Op(op) => journaled(&gateway, op, agent, None, request).await,
+        // The state calls take no body: what the core sees is their parameters, the busy
+        // reason of `saybusy?reason=n` (documented as a query parameter).
+        Online::Op(op) => match state_call_body(op, query.as_deref()) {
+            Some(body) => submit_ignoring_body(&gateway, op, agent, body, request).await,
+            None => journaled(&gateway, op, agent, None, request).await,
+        },
         Online::Session(kind) => {
             let guid = guid_header(request.headers());
             answer_response(gateway.session_call(kind, &agent, guid.as_deref()))
         }
     }
+}
+
+/// `POST /onlineagent/{agentid}/rest/{time}/{reason}`: the path's `time` (seconds) and
+/// `reason` become the body fields of the same names.
+async fn rest(
+    State(gateway): State<Gateway>,
+    method: Method,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    let (agent, time, reason) = match path {
+        Ok(Path(parts)) => parts,
+        Err(rejection) => return bad_path(&rejection),
+    };
+    let allowed = allowed_methods(&gateway, Method::POST);
+    if !allowed.contains(&method) {
+        return wrong_method(&method, request.uri().path(), allowed);
+    }
+    let params = [("time", Some(time)), ("reason", Some(reason))];
+    submit_ignoring_body(&gateway, Op::Rest, agent, parameters(&params), request).await
+}
+
+/// The body the core sees for a state call of `/onlineagent/{agentid}/{action}` (they take no
+/// body: their parameters are it, the busy reason of `saybusy?reason=n` documented as a query
+/// parameter); `None` for an operation whose body is the one sent. `confsim record` journals
+/// the same.
+pub(crate) fn state_call_body(op: Op, query: Option<&str>) -> Option<Value> {
+    match op {
+        Op::SayBusy | Op::SayFree | Op::Work | Op::CancelWork | Op::CancelRest => {
+            let reason = query
+                .filter(|_| op == Op::SayBusy)
+                .and_then(|q| query_param(q, "reason"))
+                .filter(|r| !r.is_empty());
+            Some(parameters(&[("reason", reason)]))
+        }
+        Op::QueryAgentSkills => Some(parameters(&[])),
+        _ => None,
+    }
+}
+
+/// The body of `resetskill/{autoflag}`: `auto` is true when the path says `true` (any letter
+/// case, as the vendor's Java server reads a boolean) and false for anything else.
+pub(crate) fn reset_skill_body(auto: &str) -> Value {
+    let mut body = Map::new();
+    body.insert(
+        "auto".into(),
+        Value::Bool(auto.eq_ignore_ascii_case("true")),
+    );
+    Value::Object(body)
+}
+
+/// `POST /onlineagent/{agentid}/resetskill/{autoflag}`: the body field `auto` is true when the
+/// path says `true` (any letter case, as the vendor's Java server reads a boolean) and false
+/// for anything else, as the vendor documents. `skillid` and `phonelinkage` are not modelled.
+async fn reset_skill(
+    State(gateway): State<Gateway>,
+    method: Method,
+    path: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    let (agent, auto) = match path {
+        Ok(Path(parts)) => parts,
+        Err(rejection) => return bad_path(&rejection),
+    };
+    let allowed = allowed_methods(&gateway, Method::POST);
+    if !allowed.contains(&method) {
+        return wrong_method(&method, request.uri().path(), allowed);
+    }
+    submit_ignoring_body(
+        &gateway,
+        Op::ResetSkill,
+        agent,
+        reset_skill_body(&auto),
+        request,
+    )
+    .await
+}
+
+/// An interface that takes no body: its parameters (path segments or query values) as the
+/// body the core sees: integers as JSON integers, other text as strings (which the core
+/// refuses with `000-002`, as the same mistake in a body), absent ones left out.
+pub(crate) fn parameters(params: &[(&str, Option<String>)]) -> Value {
+    let present: Map<String, Value> = params
+        .iter()
+        .filter_map(|(name, raw)| {
+            let raw = raw.as_ref()?;
+            let value = raw
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(raw.clone()));
+            Some(((*name).to_owned(), value))
+        })
+        .collect();
+    if present.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(present)
+    }
+}
+
+/// Submits an input whose body is made by the gateway: what the client sent as a body is read
+/// (its size limit holds as for any request) and ignored, as the vendor documents none.
+async fn submit_ignoring_body(
+    gateway: &Gateway,
+    op: Op,
+    agent: String,
+    body: Value,
+    request: Request,
+) -> Response {
+    let guid = guid_header(request.headers());
+    if let Err(e @ (BodyError::TooLarge(_) | BodyError::Broken)) =
+        read_body(request, gateway.config().max_body_bytes).await
+    {
+        return e.into_response(gateway);
+    }
+    answer_response(
+        gateway
+            .call(Input::new(op, agent, body), guid.as_deref())
+            .await,
+    )
 }
 
 /// `GET /agentevent/{agentid}`: long polling.

@@ -10,7 +10,9 @@ use confsim_scenario::{RunOptions, run};
 use serde_json::{Value, json};
 use std::path::Path;
 
-/// The inputs: (offset ms, agent as typed, op, action path, body).
+/// The inputs: (offset ms, agent as typed, op, action path, body). An action starting with
+/// `/` is an `/onlineagent/{agentid}` suffix taking no body: the body is what the gateway
+/// makes of its parameters, which the scenario step gives.
 fn script() -> Vec<(u64, &'static str, &'static str, &'static str, Value)> {
     let seed_body = json!({"memberNum":4,"confCallerNo":"10000","time":50,"promptTime":5,"beepTone":true,"playMode":2,"voicePath":"y:/conf/120/1136287.V3"});
     vec![
@@ -85,6 +87,35 @@ fn script() -> Vec<(u64, &'static str, &'static str, &'static str, Value)> {
             "releaseagentconf",
             Value::Null,
         ),
+        (
+            3_410_000,
+            "101",
+            "sayBusy",
+            "/saybusy?reason=205",
+            json!({"reason": 205}),
+        ),
+        (
+            3_420_000,
+            "101",
+            "rest",
+            "/rest/60/2",
+            json!({"time": 60, "reason": 2}),
+        ),
+        (
+            3_430_000,
+            "101",
+            "resetSkill",
+            "/resetskill/TRUE",
+            json!({"auto": true}),
+        ),
+        (
+            3_440_000,
+            "101",
+            "queryAgentSkills",
+            "/agentskills",
+            Value::Null,
+        ),
+        (3_490_000, "101", "cancelRest", "/cancelrest", Value::Null),
         (3_500_000, "102", "logout", "", Value::Null),
     ]
 }
@@ -123,6 +154,20 @@ async fn an_http_session_journals_exactly_what_the_same_scenario_does() {
                 c.send(
                     Method::DELETE,
                     &format!("{BASE}/onlineagent/{agent}/logout"),
+                    &[("Guid", &guids[agent])],
+                    Body::empty(),
+                )
+                .await
+            }
+            _ if action.starts_with('/') => {
+                let method = if action == "/agentskills" {
+                    Method::GET
+                } else {
+                    Method::POST
+                };
+                c.send(
+                    method,
+                    &format!("{BASE}/onlineagent/{agent}{action}"),
                     &[("Guid", &guids[agent])],
                     Body::empty(),
                 )
@@ -181,6 +226,9 @@ async fn an_http_session_journals_exactly_what_the_same_scenario_does() {
         "AgentConf_Ringing",
         "AgentConf_Timeout",
         "AgentConf_SelfLeaveResult",
+        "AgentState_SetNotReady_Success",
+        "AgentState_Rest_Timeout",
+        "AgentState_CancelRest_Success",
     ] {
         assert!(
             report.counts.contains_key(event),

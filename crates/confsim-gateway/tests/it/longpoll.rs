@@ -1,4 +1,4 @@
-//! Load without loss (issue 8): N agents signed in and long-polling at once over real TCP
+//! Load without loss: N agents signed in and long-polling at once over real TCP
 //! connections on loopback, one connection each, while in every cycle a fifth of them apply
 //! for a conference, invite two others, who answer, and release, as fast as 64 requests in
 //! flight allow. Afterwards every agent's polled events must equal, in order and exactly once,

@@ -2,6 +2,7 @@
 //! on the manual clock, and over real TCP on loopback with reqwest.
 
 mod clock;
+mod compat;
 mod conference;
 mod control;
 mod equivalence;
@@ -15,6 +16,7 @@ mod longpoll;
 mod metrics;
 mod polling;
 mod power_loss;
+mod push;
 mod queue;
 mod record;
 mod session;

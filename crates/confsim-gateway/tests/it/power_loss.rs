@@ -1,4 +1,4 @@
-//! Power loss under `--fsync batch` and `--fsync always`, simulated (issue 8).
+//! Power loss under `--fsync batch` and `--fsync always`, simulated.
 //!
 //! A real power cut cannot be produced here, so the journal is written to a simulated disk
 //! (`Gateway::with_journal_file`, the durable layer's one seam) that keeps what was *written*

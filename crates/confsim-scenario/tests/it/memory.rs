@@ -1,7 +1,7 @@
-//! Memory that does not grow with the run's length (issue 7): the statistics and the report's
+//! Memory that does not grow with the run's length: the statistics and the report's
 //! timeline hold as many entries after a run ten times longer. Entry counts, not bytes or
 //! timing, so the test is exact and cheap; the bytes are measured by `confsim run --json`'s
-//! `peak_memory_bytes` (README, "Performance").
+//! `peak_memory_bytes` (docs/benchmarks.md, "Memory over run length").
 
 use confsim_engine::Observer;
 use confsim_journal::JournalReader;

@@ -1,4 +1,4 @@
-//! Crash safety of `confsim serve --journal` (issue 8): the real binary under load over
+//! Crash safety of `confsim serve --journal`: the real binary under load over
 //! loopback, killed with SIGKILL; every input it acknowledged is in its journal; a torn tail
 //! is reported and cut off on restart; the restarted server continues the journal (state
 //! rebuilt, `seq` numbering continued); and `confsim replay` finds the whole journal identical.

@@ -3,6 +3,7 @@
 mod captures;
 mod convert;
 mod crash;
+mod docs;
 mod record;
 mod replay;
 mod serve;
