@@ -75,9 +75,9 @@ struct Seen {
 }
 
 /// A desktop session against `base` (a vendor URL root), moving the manual clock of the
-/// upstream at `control` between steps: sign-in of two agents, polls, an application, an
-/// invitation and its answer, the release, a wrong Guid, a path that is no interface, and
-/// sign-out. Returns every answer as seen, and the Guids issued.
+/// upstream at `control` between steps: sign-in of two agents, polls, an agent-state call and
+/// its way back, an application, an invitation and its answer, the release, a wrong Guid, a
+/// path that is no interface, and sign-out. Returns every answer as seen, and the Guids issued.
 async fn desktop_session(base: &str, control: &Server) -> (Vec<Seen>, Vec<String>) {
     let http = client();
     let mut seen = Vec::new();
@@ -168,6 +168,19 @@ async fn desktop_session(base: &str, control: &Server) -> (Vec<Seen>, Vec<String
     advance(1_000).await;
     drain(101, &chair, &mut |v| polled.push(v)).await;
     drain(102, &member, &mut |v| polled.push(v)).await;
+    // A state call with its parameter in the query, and its way back: journaled with the
+    // parameters as the body, by the upstream and by the capture alike.
+    for action in ["saybusy?reason=2", "sayfree"] {
+        let r = http
+            .post(format!("{base}/onlineagent/101/{action}"))
+            .header("Guid", chair.as_str())
+            .send()
+            .await
+            .unwrap();
+        record(r, &mut guids).await;
+        advance(1_000).await;
+        drain(101, &chair, &mut |v| polled.push(v)).await;
+    }
     let r = conf(
         101,
         &chair,
@@ -332,8 +345,13 @@ async fn a_desktop_session_through_the_proxy_sees_what_it_sees_directly_and_is_c
     assert_eq!(inputs(&read.records), masked);
     assert_eq!(
         masked.len(),
-        8,
-        "2 sign-ins, 4 conference calls, 2 sign-outs"
+        10,
+        "2 sign-ins, 2 state calls, 4 conference calls, 2 sign-outs"
+    );
+    assert!(
+        matches!(&masked[2], LooseKind::Input { op, body, .. }
+            if op == "sayBusy" && body == &json!({"reason": 2})),
+        "{masked:?}"
     );
     let captured = events_by_agent(&read.records);
     assert_eq!(captured, events_by_agent(&upstream));
