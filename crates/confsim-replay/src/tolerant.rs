@@ -21,7 +21,9 @@
 //!
 //! Conference ids are the platform's own numbering, so they are mapped: pairs are compared in
 //! recorded order, and the first time a recorded id meets a produced one they are mapped to
-//! each other, one to one, from then on. The cause of a divergence is the nearest recorded
+//! each other, one to one, from then on. An input that names a conference (`queryConfInfos`'
+//! `confIds`) is sent with the model's id in its place: the one that appeared at the same
+//! place in the order of the conferences the events have named so far. The cause of a divergence is the nearest recorded
 //! input at or before it by the same agent (an application for its success sequence), else
 //! the nearest input at all.
 
@@ -167,6 +169,59 @@ impl ConfMap {
                 true
             }
         }
+    }
+}
+
+/// Conference ids in order of first appearance.
+#[derive(Default)]
+struct FirstSeen {
+    order: Vec<u64>,
+    index: FxHashMap<u64, usize>,
+}
+
+impl FirstSeen {
+    fn see(&mut self, id: u64) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.index.entry(id) {
+            e.insert(self.order.len());
+            self.order.push(id);
+        }
+    }
+}
+
+/// The produced side: the conferences the model's events name.
+impl confsim_engine::Observer for FirstSeen {
+    fn on_record(&mut self, _: u64, _: SimTime, record: &confsim_core::Record) {
+        if let confsim_core::Record::Event(event) = record
+            && let Some(id) = event.content.conf_id()
+        {
+            self.see(id.0);
+        }
+    }
+}
+
+/// A recorded body with each conference id it names (`confId`, `confIds`) replaced by the
+/// model's conference that appeared in the same place of the order, when there is one.
+fn translated(body: Value, recorded: &FirstSeen, produced: &FirstSeen) -> Value {
+    let id = |v: Value| match v.as_u64().and_then(|n| recorded.index.get(&n)) {
+        Some(&k) => produced.order.get(k).map_or(v, |&p| Value::from(p)),
+        None => v,
+    };
+    match body {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let value = match (key.as_str(), value) {
+                        ("confId", v) => id(v),
+                        ("confIds", Value::Array(items)) => {
+                            Value::Array(items.into_iter().map(id).collect())
+                        }
+                        (_, v) => translated(v, recorded, produced),
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -339,24 +394,35 @@ pub(crate) fn compare_capture(
     let header = replay_header(&capture.header, options);
     let mut engine = Engine::new(&header, Vec::new())?;
     let recorded = &capture.records;
+    // Conference ids in order of first appearance in events, on each side so far: an input
+    // that names one (`queryConfInfos`' `confIds`) is sent with the model's id in its place.
+    let mut produced_confs = FirstSeen::default();
+    let mut recorded_confs = FirstSeen::default();
     for r in recorded {
-        if let LooseKind::Input {
-            op, agent, body, ..
-        } = &r.kind
-        {
-            // An operation the model does not have is answered by nothing: its recorded
-            // record is then `missing`, as it should be.
-            let Some(op) = confsim_core::Op::from_name(op) else {
-                continue;
-            };
-            let at = r.at.max(engine.now());
-            engine.advance_to(at, &mut ())?;
-            engine.submit(Input::new(op, agent.as_str(), body.clone()), &mut ())?;
+        match &r.kind {
+            LooseKind::Event { content, .. } => {
+                if let Some(id) = content.get("confId").and_then(Value::as_u64) {
+                    recorded_confs.see(id);
+                }
+            }
+            LooseKind::Input {
+                op, agent, body, ..
+            } => {
+                // An operation the model does not have is answered by nothing: its recorded
+                // record is then `missing`, as it should be.
+                let Some(op) = confsim_core::Op::from_name(op) else {
+                    continue;
+                };
+                let at = r.at.max(engine.now());
+                engine.advance_to(at, &mut produced_confs)?;
+                let body = translated(body.clone(), &recorded_confs, &produced_confs);
+                engine.submit(Input::new(op, agent.as_str(), body), &mut produced_confs)?;
+            }
         }
     }
     let last = recorded.iter().map(|r| r.at).max().unwrap_or(header.start);
     let end = last.saturating_add(SimDuration::from_millis(options.tolerance_ms));
-    engine.advance_to(end.max(engine.now()), &mut ())?;
+    engine.advance_to(end.max(engine.now()), &mut produced_confs)?;
     let (summary, bytes, _) = engine.finish()?;
     let produced = read_loose(&bytes[..])
         .map(|j| j.records)
