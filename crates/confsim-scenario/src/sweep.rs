@@ -466,12 +466,14 @@ impl Plan {
             }
         });
         let mut rows = Vec::with_capacity(runs.len());
-        for slot in slots.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            match slot {
-                Some(row) => rows.push(row?),
-                // Only after a run failed: its error is in a later slot or an earlier one.
-                None => {}
-            }
+        // An empty slot only follows a failed run, whose error is in another slot.
+        for row in slots
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .flatten()
+        {
+            rows.push(row?);
         }
         if rows.len() != runs.len() {
             // Unreachable unless a run failed, whose error was returned above.
@@ -610,8 +612,8 @@ pub struct Results {
     pub knees: Vec<Knee>,
 }
 
-/// Where a line's mean stops meeting a threshold: between `before` and `at` of the first
-/// varied value.
+/// Where a line's mean first crosses a threshold: between `before` and `at` of the first
+/// varied value, the bound held at one and not at the other.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Knee {
     pub metric: String,
@@ -620,6 +622,8 @@ pub struct Knee {
     pub line: Vec<Value>,
     pub before: Value,
     pub at: Value,
+    /// Whether the bound held at `before` (and so not at `at`), or the other way round.
+    pub held_before: bool,
 }
 
 /// How many lines a chart has (one per combination of the values after the first) and which
@@ -688,13 +692,15 @@ fn knees(d: &Definition, names: &[String], cells: &[CellSummary]) -> Vec<Knee> {
         let mean = |c: usize| k.map_or(0.0, |k| cells[c].metrics[k].mean);
         for line in 0..lines(d) {
             for i in 1..first.values.len() {
-                if th.holds(mean(cell_at(d, line, i - 1))) && !th.holds(mean(cell_at(d, line, i))) {
+                let held_before = th.holds(mean(cell_at(d, line, i - 1)));
+                if held_before != th.holds(mean(cell_at(d, line, i))) {
                     out.push(Knee {
                         metric: th.metric.clone(),
                         expect: th.expect.clone(),
                         line: cells[cell_at(d, line, i)].values[1..].to_vec(),
                         before: first.values[i - 1].clone(),
                         at: first.values[i].clone(),
+                        held_before,
                     });
                     break;
                 }
@@ -1137,7 +1143,16 @@ mod tests {
         let cells = [cell(0.0, 1), cell(10.0, 2), cell(30.0, 4)];
         let k = knees(&d, &names, &cells);
         assert_eq!(k.len(), 1);
-        assert_eq!((k[0].before.clone(), k[0].at.clone()), (json!(2), json!(4)));
+        assert_eq!(
+            (k[0].before.clone(), k[0].at.clone(), k[0].held_before),
+            (json!(2), json!(4), true)
+        );
+        // Falling below the bound is a knee too, the first crossing only.
+        let k = knees(&d, &names, &[cell(20.0, 1), cell(5.0, 2), cell(40.0, 4)]);
+        assert_eq!(
+            (k.len(), k[0].at.clone(), k[0].held_before),
+            (1, json!(2), false)
+        );
         // Never met, or always: no knee.
         assert!(knees(&d, &names, &[cell(20.0, 1), cell(30.0, 2), cell(40.0, 4)]).is_empty());
         assert!(knees(&d, &names, &[cell(0.0, 1), cell(1.0, 2), cell(2.0, 4)]).is_empty());

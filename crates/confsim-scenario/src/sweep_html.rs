@@ -15,14 +15,22 @@ const PALETTE: [&str; 8] = [
     "#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#4b5563",
 ];
 
-/// Where the first varied values go on the x axis: at their values when all are numbers of at
-/// least 0, otherwise evenly spaced in their order (with the axis' extent).
+/// Where the first varied values go on the x axis: at their values when all are numbers (the
+/// axis spanning them with a margin), otherwise evenly spaced in their order. Positions are
+/// from the axis' left end, with its extent.
 fn x_positions(values: &[Value]) -> (Vec<f64>, f64, bool) {
     let numbers: Option<Vec<f64>> = values.iter().map(Value::as_f64).collect();
     match numbers {
-        Some(xs) if xs.iter().all(|x| *x >= 0.0) && xs.iter().any(|x| *x > 0.0) => {
-            let max = xs.iter().copied().fold(0.0, f64::max);
-            (xs, max * 1.05, true)
+        Some(xs) if xs.len() > 1 => {
+            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let margin = (hi - lo) * 0.06;
+            let left = lo - margin;
+            (
+                xs.iter().map(|x| x - left).collect(),
+                hi + margin - left,
+                true,
+            )
         }
         _ => {
             let n = values.len();
@@ -117,10 +125,10 @@ fn chart(r: &Results, metric: usize) -> String {
             let y = frame.y(level as f64);
             let _ = write!(
                 out,
-                r##"<line x1="{PAD_L}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#dc2626" stroke-dasharray="6 4"><title>{}</title></line><text x="{:.1}" y="{:.1}" text-anchor="end" class="legend">{}</text>"##,
+                r##"<line x1="{PAD_L}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#dc2626" stroke-dasharray="6 4"><title>{}</title></line><text x="{:.1}" y="{:.1}" class="legend">{}</text>"##,
                 W - PAD_R,
                 escape(&t.expect),
-                W - PAD_R - 4.0,
+                PAD_L + 6.0,
                 (y - 4.0).max(PAD_T + 10.0),
                 escape(&t.expect)
             );
@@ -187,8 +195,13 @@ fn chart(r: &Results, metric: usize) -> String {
             let (px, py) = (frame.x(xs[i]), frame.y(s.mean));
             let _ = write!(
                 out,
-                r##"<circle cx="{px:.1}" cy="{py:.1}" r="8" fill="none" stroke="#dc2626" stroke-width="2"><title>knee: {} no longer holds from {} = {}</title></circle><text x="{:.1}" y="{:.1}" class="legend" fill="#dc2626">knee</text>"##,
+                r##"<circle cx="{px:.1}" cy="{py:.1}" r="8" fill="none" stroke="#dc2626" stroke-width="2"><title>knee: {} {} {} = {}</title></circle><text x="{:.1}" y="{:.1}" class="legend" fill="#dc2626">knee</text>"##,
                 escape(&knee.expect),
+                if knee.held_before {
+                    "no longer holds at"
+                } else {
+                    "holds from"
+                },
                 escape(&first.path),
                 escape(&show(&knee.at)),
                 px + 10.0,
@@ -249,7 +262,13 @@ pub fn render(r: &Results) -> String {
         h.push_str("<section><h2>Knees</h2>");
         table(
             &mut h,
-            &["metric", "threshold", "line", "holds at", "fails from"],
+            &[
+                "metric",
+                "threshold",
+                "line",
+                "holds at",
+                "does not hold at",
+            ],
             r.knees.iter().map(|k| {
                 let line: Vec<String> = d
                     .vary
@@ -262,8 +281,8 @@ pub fn render(r: &Results) -> String {
                     escape(&k.metric),
                     escape(&k.expect),
                     escape(&line.join(", ")),
-                    escape(&show(&k.before)),
-                    escape(&show(&k.at)),
+                    escape(&show(if k.held_before { &k.before } else { &k.at })),
+                    escape(&show(if k.held_before { &k.at } else { &k.before })),
                 ]
             }),
         );

@@ -4,4 +4,5 @@ mod crash;
 mod replay;
 mod serve;
 mod support;
+mod sweep;
 mod tools;
