@@ -34,7 +34,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N")]
     cell: Option<String>,
     /// Join the output folders of `--cell` slices into the files of one whole sweep.
-    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["scenario", "vary", "cell", "jobs"])]
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["scenario", "vary", "cell", "jobs", "seeds"])]
     merge: Vec<PathBuf>,
     /// No progress display.
     #[arg(long)]
