@@ -27,7 +27,7 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
     }
     if let Some(why) = &done.state_stopped {
         eprintln!(
-            "confsim: {shown}: this build does not explain the journal's events past {why}; the timeline and active_conferences_at_end stop there"
+            "confsim: {shown}: this build of the platform does not explain the journal ({why}): the timeline and active_conferences_at_end stop at that record"
         );
     }
     let report = &done.report;

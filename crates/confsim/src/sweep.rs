@@ -130,7 +130,7 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let secs = stopwatch.elapsed().as_secs_f64();
     println!(
-        "sweep {}: {} cells × {} seeds = {} runs{}, {} in {secs:.2} s with {jobs} jobs",
+        "sweep {}: {} cells × {} seeds = {} runs{}; ran {} in {secs:.2} s with {jobs} jobs",
         d.scenario,
         d.cells,
         d.seeds,

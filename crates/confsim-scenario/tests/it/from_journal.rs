@@ -95,6 +95,28 @@ fn a_torn_tail_is_left_out_and_named() {
         got.report.digest,
         blake3::hash(&bytes[..complete]).to_hex().to_string()
     );
+    // A journal this build does not explain (an event changed in the middle): the counts
+    // are still the file's, and the state stops where the fold does, named.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("\"eventType\":\"AgentOther_PhoneAlerting\""))
+        .unwrap();
+    let changed = lines[i].replace("AgentOther_PhoneAlerting", "AgentState_Ready");
+    let mut other: Vec<&str> = lines.clone();
+    other[i] = &changed;
+    let other_file = tmp.path().join("other.jsonl");
+    std::fs::write(&other_file, other.join("\n") + "\n").unwrap();
+    let got = report_journal(&other_file).unwrap();
+    let why = got.state_stopped.expect("the fold stops");
+    assert!(why.contains(&format!("seq {i}")), "{why}");
+    assert_eq!(got.report.records, ran.records);
+    let ready = |counts: &std::collections::BTreeMap<String, u64>| {
+        counts.get("AgentState_Ready").copied().unwrap_or(0)
+    };
+    assert_eq!(ready(&got.report.counts), ready(&ran.counts) + 1);
+
     // Not a journal at all: an error naming the file and the line.
     let bad = tmp.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"not\": \"a journal\"}\n").unwrap();
