@@ -16,11 +16,9 @@ use crate::runner::{LATENCY_BARS, peak_memory_bytes};
 use crate::stats::{Percentiles, Stats, buckets};
 use crate::timeline::Timeline;
 use confsim_engine::{Observer, Rebuilder, Stopwatch};
-use confsim_journal::{JournalError, JournalReader, TornTail};
-use std::cell::RefCell;
+use confsim_journal::{JournalError, JournalReader, Stamped, TornTail};
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::rc::Rc;
 
 /// A journal's report, and what the reader had to say about the file.
 #[derive(Debug)]
@@ -34,22 +32,27 @@ pub struct JournalReport {
     pub state_stopped: Option<String>,
 }
 
-/// Hashes every byte read through it, into a hasher the caller keeps (the journal reader
-/// owns the reader and does not give it back).
+/// Hashes every byte read through it.
 struct Hashing<R> {
     inner: R,
-    hasher: Rc<RefCell<blake3::Hasher>>,
+    hasher: blake3::Hasher,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.borrow_mut().update(&buf[..n]);
+        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }
 
-/// The report of the journal in `file`.
+/// Records handed from the reading thread to the folding one at a time.
+const BATCH: usize = 4_096;
+/// Batches in flight: reading stays at most this far ahead.
+const BATCHES_AHEAD: usize = 4;
+
+/// The report of the journal in `file`. Two threads share the work, as in a run: one reads,
+/// hashes and parses the file, the other folds the records and keeps the statistics.
 pub fn report_journal(file: &Path) -> Result<JournalReport> {
     let io = |error| ScenarioError::Read {
         file: file.to_owned(),
@@ -61,10 +64,9 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
     };
     let stopwatch = Stopwatch::start();
     let opened = std::fs::File::open(file).map_err(io)?;
-    let hasher = Rc::new(RefCell::new(blake3::Hasher::new()));
     let hashing = Hashing {
         inner: opened,
-        hasher: Rc::clone(&hasher),
+        hasher: blake3::Hasher::new(),
     };
     let mut reader = JournalReader::new(BufReader::with_capacity(1 << 16, hashing)).map_err(bad)?;
     let header = reader.header().clone();
@@ -74,40 +76,72 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
     let mut state_stopped = None;
     let mut timeline = Timeline::new(start, None);
     let mut last_at = start;
-    for stamped in reader.by_ref() {
-        let stamped = stamped.map_err(bad)?;
-        if let Some(rebuilder) = &mut state {
-            if timeline.due(stamped.at) {
-                let p = rebuilder.platform();
-                timeline.sample_before(
-                    stamped.at,
-                    p.active_conferences() as u64,
-                    p.talking_agents() as u64,
-                );
+
+    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Stamped>>(BATCHES_AHEAD);
+    let (torn, hasher, failure) = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut failure = None;
+            for stamped in reader.by_ref() {
+                match stamped {
+                    Ok(stamped) => batch.push(stamped),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                if batch.len() == BATCH
+                    && sender
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    break;
+                }
             }
-            if let Err(why) = rebuilder.push(&stamped) {
-                state_stopped = Some(why.to_string());
-                state = None;
+            if !batch.is_empty() {
+                let _ = sender.send(batch);
+            }
+            drop(sender);
+            let torn = reader.torn_tail().cloned();
+            (torn, reader.into_inner().into_inner().hasher, failure)
+        });
+        for batch in batches {
+            for stamped in &batch {
+                if let Some(rebuilder) = &mut state {
+                    if timeline.due(stamped.at) {
+                        let p = rebuilder.platform();
+                        timeline.sample_before(
+                            stamped.at,
+                            p.active_conferences() as u64,
+                            p.talking_agents() as u64,
+                        );
+                    }
+                    if let Err(why) = rebuilder.push(stamped) {
+                        state_stopped = Some(why.to_string());
+                        state = None;
+                    }
+                }
+                Observer::on_record(&mut stats, stamped.seq, stamped.at, &stamped.record);
+                last_at = last_at.max(stamped.at);
             }
         }
-        Observer::on_record(&mut stats, stamped.seq, stamped.at, &stamped.record);
-        last_at = last_at.max(stamped.at);
+        reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    if let Some(e) = failure {
+        return Err(bad(e));
     }
-    let torn = reader.torn_tail().cloned();
     let (active_at_end, talking_at_end) = state.as_ref().map_or((0, 0), |r| {
         let p = r.platform();
         (p.active_conferences() as u64, p.talking_agents() as u64)
     });
     timeline.finish(last_at, active_at_end, talking_at_end);
-    drop(reader);
 
     // Every byte was hashed as it was read. A torn tail is not part of the journal, so the
     // digest of a torn file is taken again over its complete lines (streamed: a rare case).
     let (digest, journal_bytes) = match &torn {
-        None => {
-            let hasher = hasher.borrow();
-            (hasher.finalize().to_hex().to_string(), hasher.count())
-        }
+        None => (hasher.finalize().to_hex().to_string(), hasher.count()),
         Some(tail) => {
             let len = std::fs::metadata(file).map_err(io)?.len();
             let complete = len.saturating_sub(tail.bytes as u64);
