@@ -413,10 +413,7 @@ mod tests {
             r#"{"seq":1,"at":"2026-01-05T09:00:00.000Z","op":"logout","agentId":"101","body":{},"response":{"retcode":"0","message":"success","result":{}},"x":1}"#,
             r#"{"seq":1,"at":"2026-01-05T09:00:00.000Z","op":"logout","agentId":"101","body":{} ,"response":{"retcode":"0","message":"success","result":{}}}"#,
         ] {
-            assert!(
-                in_writers_form(near.as_bytes(), 2).is_none(),
-                "{near}"
-            );
+            assert!(in_writers_form(near.as_bytes(), 2).is_none(), "{near}");
         }
         // The general parse still reads the escaped name, and refuses the extra key.
         assert!(parse_line(br#"{"seq":1,"at":"2026-01-05T09:00:00.000Z","eventType":"AgentState_Bus\u0079","workNo":"101","content":null}"#, 2).is_ok());
