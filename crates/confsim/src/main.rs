@@ -1,4 +1,5 @@
-//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2), and
+//! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2), `sweep`
+//! and `report` (§10), and
 //! `schema`, `completions` and `man` for editors, shells and manual pages.
 //!
 //! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
@@ -7,8 +8,10 @@
 //! and path); never a panic for bad input.
 
 mod replay;
+mod report;
 mod run;
 mod serve;
+mod sweep;
 mod tools;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +42,11 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Serve the vendor's AgentGateway HTTP interface over the simulated platform.
     Serve(serve::ServeArgs),
+    /// Run a scenario over a grid of varied values and seeds; write runs.csv, cells.csv,
+    /// sweep.json and sweep.html (exit 1 if any run's expectations failed).
+    Sweep(sweep::SweepArgs),
+    /// The report (and with --html the page) of a journal, after the fact.
+    Report(report::ReportArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario or the platform file format.
     Schema {
         /// Which file format.
@@ -107,6 +115,8 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Replay(args) => replay::replay(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Report(args) => report::report(args),
         Command::Schema { kind } => tools::schema(kind),
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out } => tools::man(&out),

@@ -5,4 +5,5 @@ mod docs;
 mod replay;
 mod serve;
 mod support;
+mod sweep;
 mod tools;
