@@ -88,7 +88,7 @@ impl OffhookType {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    pub fn from_name(name: &str) -> Option<Self> {
         [
             OffhookType::Main,
             OffhookType::Assistant,

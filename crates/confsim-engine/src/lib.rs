@@ -13,5 +13,5 @@ pub mod scheduler;
 
 pub use clock::{Clock, Stopwatch, VirtualClock, WallClock};
 pub use engine::{Engine, EngineError, Item, Observer, Step};
-pub use rebuild::{RebuildError, Rebuilt, rebuild};
+pub use rebuild::{RebuildError, Rebuilder, Rebuilt, rebuild};
 pub use scheduler::{Keyed, Scheduler};

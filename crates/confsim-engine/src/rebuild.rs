@@ -57,21 +57,53 @@ pub fn rebuild<'a>(
     header: &Header,
     records: impl IntoIterator<Item = &'a Stamped>,
 ) -> Result<Rebuilt, RebuildError> {
-    let mut platform = Platform::new(header.platform.clone(), header.seed, &header.agents);
-    let mut scheduler: Scheduler<Queued> = Scheduler::new();
-    let mut ops = Vec::new();
-    let mut batch: VecDeque<Event> = VecDeque::new();
-    let mut fired = Vec::new();
-    let mut last_at: Option<SimTime> = None;
+    let mut rebuilder = Rebuilder::new(header);
     for stamped in records {
+        rebuilder.push(stamped)?;
+    }
+    Ok(rebuilder.finish())
+}
+
+/// The fold of `rebuild`, one record at a time, so that a reader streaming a journal (a report
+/// computed after the fact) can look at the state between records without holding them all.
+#[derive(Debug)]
+pub struct Rebuilder {
+    platform: Platform,
+    scheduler: Scheduler<Queued>,
+    ops: Vec<confsim_core::TimerOp>,
+    batch: VecDeque<Event>,
+    fired: Vec<Event>,
+    last_at: Option<SimTime>,
+}
+
+impl Rebuilder {
+    /// The state before the first record: the header's platform and roster.
+    pub fn new(header: &Header) -> Self {
+        Rebuilder {
+            platform: Platform::new(header.platform.clone(), header.seed, &header.agents),
+            scheduler: Scheduler::new(),
+            ops: Vec::new(),
+            batch: VecDeque::new(),
+            fired: Vec::new(),
+            last_at: None,
+        }
+    }
+
+    /// The state after the records pushed so far.
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    /// Folds the next record in (records in journal order).
+    pub fn push(&mut self, stamped: &Stamped) -> Result<(), RebuildError> {
         let (seq, at) = (stamped.seq, stamped.at);
-        if last_at.is_some_and(|t| at < t) {
+        if self.last_at.is_some_and(|t| at < t) {
             return Err(RebuildError::TimeWentBack { seq, at });
         }
-        last_at = Some(at);
+        self.last_at = Some(at);
         if let Record::Event(event) = &stamped.record {
-            while batch.is_empty() {
-                let Some((_, Queued(item))) = scheduler.pop_due(at) else {
+            while self.batch.is_empty() {
+                let Some((_, Queued(item))) = self.scheduler.pop_due(at) else {
                     return Err(RebuildError::Unexplained {
                         seq,
                         at,
@@ -79,12 +111,13 @@ pub fn rebuild<'a>(
                     });
                 };
                 if let Item::Platform(timer) = item {
-                    platform.fire(timer, &mut fired, &mut ops);
-                    apply_timer_ops(&mut scheduler, &mut ops);
-                    batch.extend(fired.drain(..));
+                    self.platform.fire(timer, &mut self.fired, &mut self.ops);
+                    apply_timer_ops(&mut self.scheduler, &mut self.ops);
+                    self.batch.extend(self.fired.drain(..));
                 }
             }
-            let expected = batch
+            let expected = self
+                .batch
                 .pop_front()
                 .unwrap_or_else(|| unreachable!("the loop above filled the batch"));
             if &expected != event {
@@ -96,21 +129,27 @@ pub fn rebuild<'a>(
                 });
             }
         }
-        platform.apply(at, &stamped.record, &mut ops);
-        apply_timer_ops(&mut scheduler, &mut ops);
+        self.platform.apply(at, &stamped.record, &mut self.ops);
+        apply_timer_ops(&mut self.scheduler, &mut self.ops);
+        Ok(())
     }
-    let pending = scheduler
-        .pending()
-        .into_iter()
-        .filter_map(|(due, Queued(item))| match item {
-            Item::Platform(timer) => Some((due, timer)),
-            Item::Driver(_) => None,
-        })
-        .collect();
-    Ok(Rebuilt {
-        platform,
-        pending,
-        undelivered: batch.into(),
-        last_at,
-    })
+
+    /// The state after the last record, with its pending timers.
+    pub fn finish(self) -> Rebuilt {
+        let pending = self
+            .scheduler
+            .pending()
+            .into_iter()
+            .filter_map(|(due, Queued(item))| match item {
+                Item::Platform(timer) => Some((due, timer)),
+                Item::Driver(_) => None,
+            })
+            .collect();
+        Rebuilt {
+            platform: self.platform,
+            pending,
+            undelivered: self.batch.into(),
+            last_at: self.last_at,
+        }
+    }
 }

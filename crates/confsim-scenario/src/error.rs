@@ -20,6 +20,22 @@ pub enum ScenarioError {
         path: String,
         message: String,
     },
+    /// A journal that cannot be read (`confsim report`).
+    #[error("{}: {error}", file.display())]
+    Journal {
+        file: PathBuf,
+        error: confsim_journal::JournalError,
+    },
+    /// A sweep's `--vary` that does not fit the scenario, or sweep files that do not fit
+    /// together: what, and why.
+    #[error("{}: {message}", file.display())]
+    Sweep { file: PathBuf, message: String },
+    /// Writing a sweep's or a report's files.
+    #[error("{}: {error}", file.display())]
+    Write {
+        file: PathBuf,
+        error: std::io::Error,
+    },
     #[error(transparent)]
     Engine(#[from] confsim_engine::EngineError),
 }
@@ -39,7 +55,10 @@ impl ScenarioError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            ScenarioError::Read { .. } | ScenarioError::Invalid { .. }
+            ScenarioError::Read { .. }
+                | ScenarioError::Invalid { .. }
+                | ScenarioError::Journal { .. }
+                | ScenarioError::Sweep { .. }
         )
     }
 }

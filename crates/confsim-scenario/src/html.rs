@@ -13,10 +13,10 @@ use confsim_core::SimDuration;
 use std::fmt::Write as _;
 
 /// Chart geometry, in SVG user units (the SVG scales to the page's width).
-const W: f64 = 960.0;
-const PAD_L: f64 = 64.0;
-const PAD_R: f64 = 20.0;
-const PAD_T: f64 = 16.0;
+pub(crate) const W: f64 = 960.0;
+pub(crate) const PAD_L: f64 = 64.0;
+pub(crate) const PAD_R: f64 = 20.0;
+pub(crate) const PAD_T: f64 = 16.0;
 const PAD_B: f64 = 40.0;
 
 const ACTIVE_COLOR: &str = "#2563eb";
@@ -41,7 +41,7 @@ pub fn escape(text: &str) -> String {
 
 /// A round step (1, 2 or 5 times a power of ten) giving at most about `ticks` ticks up to
 /// `max`.
-fn nice_step(max: f64, ticks: f64) -> f64 {
+pub(crate) fn nice_step(max: f64, ticks: f64) -> f64 {
     if max <= 0.0 {
         return 1.0;
     }
@@ -82,14 +82,14 @@ fn duration_label(ms: u64) -> String {
 }
 
 /// The frame of a chart: axes, grid and tick labels; returns the scale functions' parameters.
-struct Frame {
-    height: f64,
-    x_max: f64,
-    y_max: f64,
+pub(crate) struct Frame {
+    pub(crate) height: f64,
+    pub(crate) x_max: f64,
+    pub(crate) y_max: f64,
 }
 
 impl Frame {
-    fn x(&self, v: f64) -> f64 {
+    pub(crate) fn x(&self, v: f64) -> f64 {
         PAD_L
             + (W - PAD_L - PAD_R)
                 * if self.x_max > 0.0 {
@@ -99,7 +99,7 @@ impl Frame {
                 }
     }
 
-    fn y(&self, v: f64) -> f64 {
+    pub(crate) fn y(&self, v: f64) -> f64 {
         let plot = self.height - PAD_T - PAD_B;
         PAD_T
             + plot
@@ -112,7 +112,13 @@ impl Frame {
     }
 
     /// Horizontal grid lines with their values, and the axes.
-    fn draw(&self, out: &mut String, x_ticks: &[(f64, String)], y_label: &str, x_label: &str) {
+    pub(crate) fn draw(
+        &self,
+        out: &mut String,
+        x_ticks: &[(f64, String)],
+        y_label: &str,
+        x_label: &str,
+    ) {
         let y_step = nice_step(self.y_max, 5.0);
         let mut v = 0.0;
         while v <= self.y_max + 1e-9 {
@@ -352,7 +358,55 @@ fn counts_chart(report: &Report) -> String {
     out
 }
 
-fn table(out: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+/// The stylesheet of every confsim page (a run's, a journal's, a sweep's).
+const STYLE: &str = r#"body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #111827; margin: 0; background: #f9fafb; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 8px; }
+.meta { color: #4b5563; }
+.meta code { font-size: 12px; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 600; margin-left: 8px; font-size: 13px; }
+.badge.ok { background: #dcfce7; color: #166534; }
+.badge.fail { background: #fee2e2; color: #991b1b; }
+.badge.none { background: #e5e7eb; color: #374151; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(125px, 1fr)); gap: 10px; margin-top: 16px; }
+.card { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 12px; }
+.card b { display: block; font-size: 18px; }
+.card span { color: #6b7280; font-size: 12px; }
+section { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 12px 16px; margin-top: 12px; }
+section h2 { margin-top: 4px; }
+svg { width: 100%; height: auto; display: block; }
+svg .tick { font-size: 11px; fill: #4b5563; }
+svg .axis { font-size: 12px; fill: #374151; }
+svg .legend, svg .label { font-size: 12px; fill: #111827; }
+div.legend { display: flex; gap: 18px; font-size: 12px; margin: 0 0 4px 64px; }
+div.legend i { display: inline-block; width: 14px; height: 4px; margin-right: 6px; vertical-align: middle; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #166534; font-weight: 600; }
+.fail { color: #991b1b; font-weight: 600; }
+.warn { background: #fef3c7; border: 1px solid #f59e0b; padding: 8px 12px; border-radius: 8px; margin-top: 12px; }
+.empty { color: #6b7280; }
+footer { color: #6b7280; font-size: 12px; margin-top: 20px; }
+"#;
+
+/// The page's head (title, stylesheet) and the opening of its body.
+pub(crate) fn page_start(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>confsim · {}</title>
+<style>
+{STYLE}</style></head><body><main>
+"#,
+        escape(title)
+    );
+}
+
+pub(crate) fn table(out: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
     out.push_str("<table><thead><tr>");
     for h in head {
         let _ = write!(out, "<th>{}</th>", escape(h));
@@ -385,45 +439,10 @@ pub fn render(report: &Report, described: &[String]) -> String {
         )
     };
     let sim = duration_label(report.sim_time_ms);
+    page_start(&mut h, &report.scenario);
     let _ = write!(
         h,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>confsim · {name}</title>
-<style>
-body {{ font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #111827; margin: 0; background: #f9fafb; }}
-main {{ max-width: 1040px; margin: 0 auto; padding: 24px; }}
-h1 {{ font-size: 22px; margin: 0 0 4px; }}
-h2 {{ font-size: 16px; margin: 28px 0 8px; }}
-.meta {{ color: #4b5563; }}
-.meta code {{ font-size: 12px; }}
-.badge {{ display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 600; margin-left: 8px; font-size: 13px; }}
-.badge.ok {{ background: #dcfce7; color: #166534; }}
-.badge.fail {{ background: #fee2e2; color: #991b1b; }}
-.badge.none {{ background: #e5e7eb; color: #374151; }}
-.cards {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(125px, 1fr)); gap: 10px; margin-top: 16px; }}
-.card {{ background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 12px; }}
-.card b {{ display: block; font-size: 18px; }}
-.card span {{ color: #6b7280; font-size: 12px; }}
-section {{ background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 12px 16px; margin-top: 12px; }}
-section h2 {{ margin-top: 4px; }}
-svg {{ width: 100%; height: auto; display: block; }}
-svg .tick {{ font-size: 11px; fill: #4b5563; }}
-svg .axis {{ font-size: 12px; fill: #374151; }}
-svg .legend, svg .label {{ font-size: 12px; fill: #111827; }}
-div.legend {{ display: flex; gap: 18px; font-size: 12px; margin: 0 0 4px 64px; }}
-div.legend i {{ display: inline-block; width: 14px; height: 4px; margin-right: 6px; vertical-align: middle; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ text-align: left; padding: 5px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }}
-td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
-.ok {{ color: #166534; font-weight: 600; }}
-.fail {{ color: #991b1b; font-weight: 600; }}
-.warn {{ background: #fef3c7; border: 1px solid #f59e0b; padding: 8px 12px; border-radius: 8px; margin-top: 12px; }}
-.empty {{ color: #6b7280; }}
-footer {{ color: #6b7280; font-size: 12px; margin-top: 20px; }}
-</style></head><body><main>
-<h1>{name} <span class="badge {vclass}">{vtext}</span></h1>
+        r#"<h1>{name} <span class="badge {vclass}">{vtext}</span></h1>
 <div class="meta">seed <b>{seed}</b> · clock <b>{clock}</b>{speed} · simulated <b>{sim}</b> in {wall:.3} s of real time<br>
 digest <code>{digest}</code></div>
 "#,

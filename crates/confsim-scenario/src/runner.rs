@@ -58,7 +58,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// On the virtual clock, how many items between looks at the stopwatch.
 const PROGRESS_CHECK_ITEMS: u64 = 1 << 10;
 /// Bars in the HTML page's latency histogram.
-const LATENCY_BARS: u64 = 40;
+pub(crate) const LATENCY_BARS: u64 = 40;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -504,7 +504,7 @@ pub fn run_with_progress<W: Write + Send + 'static>(
 /// The process's peak resident set size, from `/proc/self/status` (`VmHWM: 123456 kB`); `None`
 /// where there is no such file. It covers the whole process, so a second run in the same process
 /// (`--check-determinism`) reports the peak of both.
-fn peak_memory_bytes() -> Option<u64> {
+pub(crate) fn peak_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

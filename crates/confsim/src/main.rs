@@ -1,5 +1,5 @@
 //! The `confsim` command line: `run`, `validate`, `replay` and `serve` (product.md §2), `record`
-//! and `convert` (§8), and
+//! and `convert` (§8), `sweep` and `report` (§10), and
 //! `schema`, `completions` and `man` for editors, shells and manual pages.
 //!
 //! Exit codes for every subcommand: 0 success; 1 the run worked but what it checks did not
@@ -10,8 +10,10 @@
 mod convert;
 mod record;
 mod replay;
+mod report;
 mod run;
 mod serve;
+mod sweep;
 mod tools;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +48,11 @@ enum Command {
     Record(record::RecordArgs),
     /// Turn a journal (a capture, a serve session, a run) into an editable scenario.
     Convert(convert::ConvertArgs),
+    /// Run a scenario over a grid of varied values and seeds; write runs.csv, cells.csv,
+    /// sweep.json and sweep.html (exit 1 if any run's expectations failed).
+    Sweep(sweep::SweepArgs),
+    /// The report (and with --html the page) of a journal, after the fact.
+    Report(report::ReportArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario or the platform file format.
     Schema {
         /// Which file format.
@@ -116,6 +123,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Record(args) => record::record(args),
         Command::Convert(args) => convert::convert(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Report(args) => report::report(args),
         Command::Schema { kind } => tools::schema(kind),
         Command::Completions { shell } => tools::completions(shell),
         Command::Man { out } => tools::man(&out),

@@ -1,7 +1,8 @@
 //! The architecture invariant: an HTTP session and a scenario that make the same inputs at the
 //! same simulated times journal the same bytes. The scenario is named `serve`, the name the
 //! gateway writes in its header, so the whole files are compared, header included; what the
-//! gateway refuses itself (a wrong Guid) is in neither.
+//! gateway refuses itself (a wrong Guid) is in neither. And the session's journal, reported after
+//! the fact (`confsim report`), gives the run's report.
 
 use crate::support::{BASE, Client, gateway};
 use axum::body::Body;
@@ -238,4 +239,21 @@ async fn an_http_session_journals_exactly_what_the_same_scenario_does() {
     }
     assert!(report.retcodes.contains_key("000-002"));
     assert!(report.retcodes.contains_key("101-002"));
+
+    // The session's journal reports, after the fact, what the scenario's run reported.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("session.jsonl");
+    std::fs::write(&file, &http).expect("the journal written");
+    let after = confsim_scenario::report_journal(&file).expect("a report of the session");
+    assert!(after.torn.is_none() && after.state_stopped.is_none());
+    let r = &after.report;
+    assert_eq!(r.digest, report.digest);
+    assert_eq!((r.inputs, r.events), (report.inputs, report.events));
+    assert_eq!(r.counts, report.counts);
+    assert_eq!(r.retcodes, report.retcodes);
+    assert_eq!(r.latency_ms, report.latency_ms);
+    assert_eq!(
+        r.active_conferences_at_end,
+        report.active_conferences_at_end
+    );
 }

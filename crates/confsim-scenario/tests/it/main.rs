@@ -4,8 +4,10 @@
 
 mod errors;
 mod expectations;
+mod from_journal;
 mod fuzz_corpus;
 mod golden;
 mod load;
 mod memory;
 mod report;
+mod sweep;

@@ -1,7 +1,7 @@
 //! The documentation's commands still run: every `confsim …` (or `cargo run --release -- …`)
 //! line in a `sh` block of README.md, docs/*.md and scenarios/README.md that names a bundled
 //! file (or a file an earlier command of the same block wrote) is run with this build, and must
-//! succeed; and the README's two commands are the ones CI runs. So the docs cannot drift from
+//! succeed (or exit as its comment says: `# exits 1: …`); and the README's two commands are the ones CI runs. So the docs cannot drift from
 //! the product unnoticed.
 //!
 //! The commands of a block run in order in a temporary directory of the block's own (what they
@@ -37,6 +37,24 @@ struct DocCommand {
     block: usize,
     line: usize,
     text: String,
+    /// The trailing comment (`# exits 1: …` says the command is meant to exit 1).
+    comment: String,
+}
+
+impl DocCommand {
+    /// The exit code the page says the command ends with: 0 unless its comment says
+    /// `exits N`.
+    fn expected_exit(&self) -> i32 {
+        self.comment
+            .split_once("exits ")
+            .and_then(|(_, rest)| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    }
 }
 
 /// The command lines of every `sh` block of `text`, continuation lines joined, prompts (`$ `)
@@ -57,9 +75,9 @@ fn shell_lines(page: &Path, text: &str) -> Vec<DocCommand> {
             continue;
         }
         let line = trimmed.strip_prefix("$ ").unwrap_or(trimmed);
-        let line = match line.find(" #") {
-            Some(at) => line[..at].trim_end(),
-            None => line,
+        let (line, comment) = match line.find(" #") {
+            Some(at) => (line[..at].trim_end(), line[at + 2..].trim()),
+            None => (line, ""),
         };
         let (body, continues) = match line.strip_suffix('\\') {
             Some(body) => (body.trim_end(), true),
@@ -69,6 +87,7 @@ fn shell_lines(page: &Path, text: &str) -> Vec<DocCommand> {
             Some(mut c) => {
                 c.text.push(' ');
                 c.text.push_str(body.trim());
+                c.comment.push_str(comment);
                 c
             }
             None => DocCommand {
@@ -76,6 +95,7 @@ fn shell_lines(page: &Path, text: &str) -> Vec<DocCommand> {
                 block,
                 line: i + 1,
                 text: body.to_owned(),
+                comment: comment.to_owned(),
             },
         };
         if continues {
@@ -87,13 +107,14 @@ fn shell_lines(page: &Path, text: &str) -> Vec<DocCommand> {
     out
 }
 
-/// The arguments of a `confsim` command, or `None` for any other line.
+/// The arguments of a `confsim` command as a shell would split them (quotes removed), or
+/// `None` for any other line.
 fn confsim_args(text: &str) -> Option<Vec<String>> {
     let rest = text
         .strip_prefix("cargo run --release -- ")
         .or_else(|| text.strip_prefix("cargo run --profile dist -- "))
         .or_else(|| text.strip_prefix("confsim "))?;
-    Some(rest.split_whitespace().map(str::to_owned).collect())
+    shlex::split(rest)
 }
 
 /// Why a `confsim` command is not run here, if it is not.
@@ -172,11 +193,12 @@ fn every_documented_command_with_a_bundled_file_runs() {
                 .current_dir(cwd)
                 .output()
                 .expect("the binary runs");
-            if !out.status.success() {
+            if out.status.code() != Some(command.expected_exit()) {
                 failures.push(format!(
-                    "{place}: `{}` exited {:?}: {}",
+                    "{place}: `{}` exited {:?}, not {}: {}",
                     command.text,
                     out.status.code(),
+                    command.expected_exit(),
                     String::from_utf8_lossy(&out.stderr)
                 ));
             }
@@ -220,7 +242,7 @@ fn the_command_reader_joins_continuations_and_cuts_prompts_and_comments() {
     let page = Path::new("x.md");
     let text = "```sh\n$ confsim run a.json \\\n    --json   # the report\n```\n\
                 ```json\nconfsim run not-shell.json\n```\n\
-                ```sh\nconfsim replay out.jsonl\nconfsim report out.jsonl\n```\n";
+                ```sh\nconfsim replay out.jsonl\nconfsim sweep s.json --vary 'a[0].b=1,2'  # exits 1: a knee\n```\n";
     let lines = shell_lines(page, text);
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0].text, "confsim run a.json --json");
@@ -233,6 +255,13 @@ fn the_command_reader_joins_continuations_and_cuts_prompts_and_comments() {
     assert_eq!(
         lines[1].block, lines[2].block,
         "a block's commands share one"
+    );
+    assert_eq!(lines[1].expected_exit(), 0);
+    assert_eq!(lines[2].expected_exit(), 1, "{:?}", lines[2]);
+    assert_eq!(
+        confsim_args(&lines[2].text).unwrap(),
+        ["sweep", "s.json", "--vary", "a[0].b=1,2"],
+        "quotes go as a shell's do"
     );
     assert_eq!(
         confsim_args("cargo run --release -- validate x.json"),

@@ -8,4 +8,5 @@ mod record;
 mod replay;
 mod serve;
 mod support;
+mod sweep;
 mod tools;

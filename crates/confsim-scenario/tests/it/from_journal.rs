@@ -1,0 +1,130 @@
+//! The report of a journal after the fact (product.md §10.2): for a run's journal, its
+//! digest, counts, retcodes and latency percentiles equal the run's own report, on every
+//! bundled scenario (the `big-` ones in optimized builds or with `CONFSIM_BIG=1`); a torn
+//! tail is left out and named.
+
+use confsim_scenario::{RunOptions, report_journal, run};
+use std::path::{Path, PathBuf};
+
+fn bundled() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let big = !cfg!(debug_assertions) || std::env::var_os("CONFSIM_BIG").is_some();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| {
+            big || !p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("big-"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_runs_journal_reports_what_the_run_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = bundled();
+    assert!(files.len() >= 8, "{files:?}");
+    for file in files {
+        let scenario = confsim_scenario::load(&file).unwrap();
+        let journal = tmp.path().join(format!("{}.jsonl", scenario.name));
+        let (ran, bytes) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
+        std::fs::write(&journal, &bytes).unwrap();
+        let got = report_journal(&journal).unwrap();
+        assert!(
+            got.torn.is_none() && got.state_stopped.is_none(),
+            "{file:?}"
+        );
+        let r = &got.report;
+        let name = file.display();
+        assert_eq!(r.digest, ran.digest, "{name}");
+        assert_eq!(
+            (r.inputs, r.events, r.records),
+            (ran.inputs, ran.events, ran.records),
+            "{name}"
+        );
+        assert_eq!(r.journal_bytes, ran.journal_bytes, "{name}");
+        assert_eq!(r.counts, ran.counts, "{name}");
+        assert_eq!(r.retcodes, ran.retcodes, "{name}");
+        assert_eq!(r.latency_ms, ran.latency_ms, "{name}");
+        assert_eq!(r.latency_buckets, ran.latency_buckets, "{name}");
+        assert_eq!(
+            r.active_conferences_at_end, ran.active_conferences_at_end,
+            "{name}"
+        );
+        assert_eq!(
+            (r.scenario.as_str(), r.seed),
+            (ran.scenario.as_str(), ran.seed),
+            "{name}"
+        );
+        // The timeline is the fold's: at the end, the run's last state.
+        let (last, ran_last) = (r.timeline.last().unwrap(), ran.timeline.last().unwrap());
+        assert_eq!(
+            last.active_conferences, ran_last.active_conferences,
+            "{name}"
+        );
+        assert_eq!(last.busy_agents, ran_last.busy_agents, "{name}");
+        let page = confsim_scenario::html::render(r, &[]);
+        assert!(page.contains("<svg") && !page.contains("<script"), "{name}");
+    }
+}
+
+#[test]
+fn a_torn_tail_is_left_out_and_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = confsim_scenario::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/seed-request.json"),
+    )
+    .unwrap();
+    let (ran, bytes) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
+    // Cut the last line in the middle.
+    let cut = bytes.len() - 10;
+    let complete = bytes[..cut].iter().rposition(|b| *b == b'\n').unwrap() + 1;
+    let journal = tmp.path().join("torn.jsonl");
+    std::fs::write(&journal, &bytes[..cut]).unwrap();
+    let got = report_journal(&journal).unwrap();
+    let torn = got.torn.expect("the torn tail is reported");
+    assert_eq!(torn.bytes, cut - complete);
+    assert_eq!(got.report.records, ran.records - 1);
+    assert_eq!(got.report.journal_bytes, complete as u64);
+    assert_eq!(
+        got.report.digest,
+        blake3::hash(&bytes[..complete]).to_hex().to_string()
+    );
+    // A journal this build does not explain (an event changed in the middle): the counts
+    // are still the file's, and the state stops where the fold does, named.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("\"eventType\":\"AgentOther_PhoneAlerting\""))
+        .unwrap();
+    let changed = lines[i].replace("AgentOther_PhoneAlerting", "AgentState_Ready");
+    let mut other: Vec<&str> = lines.clone();
+    other[i] = &changed;
+    let other_file = tmp.path().join("other.jsonl");
+    std::fs::write(&other_file, other.join("\n") + "\n").unwrap();
+    let got = report_journal(&other_file).unwrap();
+    let why = got.state_stopped.expect("the fold stops");
+    assert!(why.contains(&format!("seq {i}")), "{why}");
+    assert_eq!(got.report.records, ran.records);
+    let ready = |counts: &std::collections::BTreeMap<String, u64>| {
+        counts.get("AgentState_Ready").copied().unwrap_or(0)
+    };
+    assert_eq!(ready(&got.report.counts), ready(&ran.counts) + 1);
+
+    // Not a journal at all: an error naming the file and the line.
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"not\": \"a journal\"}\n").unwrap();
+    let err = report_journal(&bad).unwrap_err();
+    assert!(err.is_bad_input());
+    assert!(
+        err.to_string()
+            .contains("bad.jsonl: line 1: not a confsim journal"),
+        "{err}"
+    );
+}
