@@ -1,5 +1,5 @@
 //! Runs the benchmark workload once and prints the report: a target for profilers.
-//! `cargo run --profile dist -p confsim-benches --example cycles -- 10000 4`
+//! `cargo run --release -p confsim-benches --example cycles -- 10000 4`
 
 fn main() {
     let args: Vec<u32> = std::env::args()

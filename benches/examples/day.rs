@@ -1,7 +1,7 @@
 //! Runs a scenario file in virtual time, the journal to a file or discarded, and prints the
 //! records per second: a target for profilers and for comparing builds.
 //!
-//! `cargo run --profile dist -p confsim-benches --example day -- scenarios/big-closed-loop-day.json [--file PATH] [--until 2h]`
+//! `cargo run --release -p confsim-benches --example day -- scenarios/big-closed-loop-day.json [--file PATH] [--until 2h]`
 
 use std::path::Path;
 

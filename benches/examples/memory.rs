@@ -3,7 +3,7 @@
 //! writer) built with N signed-in idle agents, then with N/4 conferences active, each with its
 //! chair and three invited agents joined (4 members), every timer they imply pending.
 //!
-//! `cargo run --profile dist -p confsim-benches --example memory` (sizes 1,000, 10,000 and 60,000),
+//! `cargo run --release -p confsim-benches --example memory` (sizes 1,000, 10,000 and 60,000),
 //! or give sizes: `… --example memory -- 10000`.
 //!
 //! Per agent: (engine with N agents − engine with none) / N. Per active conference: (engine

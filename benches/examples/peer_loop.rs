@@ -12,7 +12,7 @@
 //! sitting:
 //!
 //! ```sh
-//! cargo run --profile dist -p confsim-benches --example peer_loop
+//! cargo run --release -p confsim-benches --example peer_loop
 //! ```
 //!
 //! prints one line, `records N  seconds S  records/s R`, the best of five runs.

@@ -2,7 +2,7 @@
 //! turn, several times, printing each pair's throughputs and their ratio, then the median
 //! ratio: the scaling figure (at least 0.5), read on a machine whose speed drifts
 //! between runs. Pairs are measured close together, so their ratio is steadier than either
-//! figure. `cargo run --profile dist -p confsim-benches --example scaling -- 7`
+//! figure. `cargo run --release -p confsim-benches --example scaling -- 7`
 
 use confsim_benches::scaling_workload;
 

@@ -18,13 +18,13 @@ DURATION=${DURATION:-10s}
 PORT=${PORT:-18643}
 BASE="http://127.0.0.1:$PORT"
 
-cargo build --profile dist -q -p confsim
+cargo build --release -q -p confsim
 work=$(mktemp -d)
 cat > "$work/platform.json" <<JSON
 { "platform": { "latency": { "minMs": 0, "maxMs": 0 } } }
 JSON
 
-target/dist/confsim serve --addr "127.0.0.1:$PORT" --platform "$work/platform.json" \
+target/release/confsim serve --addr "127.0.0.1:$PORT" --platform "$work/platform.json" \
   --inactivity-ms 0 --queue-capacity 64 > "$work/serve.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
