@@ -114,7 +114,28 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// A reader that went away (`confsim run … | head`) ends the output, not the program with a
+/// panic: Rust ignores `SIGPIPE`, so a write to a closed pipe fails, and `println!` panics on
+/// a failed write. The hook ends the process quietly instead (exit 0, as `head`'s user expects
+/// from a tool whose output was cut short on purpose); every other panic is reported as usual.
+fn quiet_on_broken_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),

@@ -192,3 +192,29 @@ fn the_checked_in_schemas_are_current() {
         );
     }
 }
+
+/// `confsim … | head`: the reader goes away before the output is written. The program ends
+/// quietly with exit 0, never with a panic's message and exit 101 (every subcommand prints
+/// through `println!`, which panics on a closed pipe unless the binary says otherwise).
+#[test]
+fn output_to_a_reader_that_went_away_ends_quietly() {
+    for args in [
+        vec!["run", "scenarios/seed-request.json", "--json"],
+        vec!["run", "scenarios/seed-request.json", "--quiet"],
+        vec!["replay", "scenarios/replays"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confsim"))
+            .args(&args)
+            .current_dir(crate::support::root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the child writes (it has a scenario to read and run first).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
