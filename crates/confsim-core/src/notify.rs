@@ -197,10 +197,11 @@ fn platform_check(p: &Platform, conf: &Conference) -> Option<u32> {
         return Some(causes::AGENT_SIGNED_OUT);
     };
     let vdn = &p.config().vdn;
-    // A state call whose events are still to come would announce a state the conference's
-    // events had already left (docs/semantics.md, "Agent state calls").
+    // A sign-in or state call whose events are still to come would announce a state the
+    // conference's events had already left (docs/semantics.md, "Agent state calls"): the agent
+    // is not in service, or not in its new state, until they are sent.
     let state_ok = match agent.state {
-        _ if agent.state_change_pending() => false,
+        _ if agent.pending.is_some() => false,
         AgentState::Idle => true,
         AgentState::Talking => agent.stable_call,
         _ => false,

@@ -140,17 +140,6 @@ impl Agent {
         ]
     }
 
-    /// Whether a state call's events are still to be sent.
-    pub fn state_change_pending(&self) -> bool {
-        matches!(
-            self.pending,
-            Some(AgentPending {
-                kind: AgentPendingKind::StateChanged { .. },
-                ..
-            })
-        )
-    }
-
     /// Everything this agent waits for, without the gaps.
     fn each_timer(&self, id: AgentId) -> impl Iterator<Item = (SimTime, Timer)> {
         self.timers(id).into_iter().flatten()

@@ -1045,3 +1045,48 @@ fn a_member_signed_out_while_being_removed_leaves_by_its_sign_out() {
     );
     sim.assert_rebuilds();
 }
+
+/// An application sent right after a sign-in, before the sign-in's events are out: when its
+/// platform check comes first, the agent is not yet in service and the application fails
+/// (21201) before `AgentOther_InService`; when the sign-in's events come first, it succeeds
+/// after them. Never `AgentState_Busy` before the sign-in's `AgentState_Ready`, which would tell
+/// the client the agent is idle while it is in a conference.
+#[test]
+fn an_application_checked_before_the_sign_in_is_announced_fails() {
+    let (mut early, mut late) = (0, 0);
+    for seed in 0..60 {
+        let mut sim = Sim::with_seed(seed, latency(0, 100), vec![signed_out(&[101])]);
+        assert_retcode(
+            &sim.op_at(0, Op::Login, 101, json!({ "password": "", "status": "4" })),
+            "0",
+        );
+        assert_retcode(
+            &sim.op_at(1, Op::RequestAgentConf, 101, json!({ "memberNum": 2 })),
+            "0",
+        );
+        sim.drain();
+        let types: Vec<&str> = sim.events_of(101).iter().map(|e| e.1).collect();
+        let ready = types.iter().position(|t| *t == "AgentState_Ready").unwrap();
+        if types.contains(&"AgentConf_RequestFailed") {
+            early += 1;
+            assert_eq!(
+                types,
+                [
+                    "AgentConf_RequestFailed",
+                    "AgentOther_InService",
+                    "AgentState_Ready"
+                ],
+                "seed {seed}"
+            );
+        } else {
+            late += 1;
+            let busy = types.iter().position(|t| *t == "AgentState_Busy").unwrap();
+            assert!(ready < busy, "seed {seed}: {types:?}");
+        }
+        sim.assert_rebuilds();
+    }
+    assert!(
+        early > 0 && late > 0,
+        "both orders occur: {early} early, {late} late"
+    );
+}
