@@ -29,5 +29,8 @@ pub use junit::junit;
 pub use outcome::{
     Cause, Divergence, DivergenceKind, FieldDiff, Outcome, Torn, Verdict, rate, thousands,
 };
-pub use replay::{replay_bytes, replay_capture, replay_file, replay_file_with, replay_readers};
+pub use replay::{
+    Sampler, Watched, replay_bytes, replay_capture, replay_file, replay_file_watched,
+    replay_file_with, replay_readers,
+};
 pub use tolerant::{AgentDivergence, CaptureComparison, CaptureKind, CaptureOptions, KindCounts};

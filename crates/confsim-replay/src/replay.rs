@@ -20,7 +20,8 @@ use crate::tolerant::{CaptureOptions, compare_capture};
 use confsim_core::{Input, Platform, SimTime};
 use confsim_engine::{Engine, EngineError, Step, Stopwatch};
 use confsim_journal::{
-    Header, JournalError, JournalReader, LooseJournal, TornTail, read_loose_file,
+    BoxedTap, Header, JournalError, JournalReader, LooseJournal, RecordTap, TornTail,
+    read_loose_file,
 };
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -41,19 +42,100 @@ const READ_BUFFER: usize = 64 * 1024;
 /// `replay_readers`' (the comparison sees the same bytes in the same order).
 pub fn replay_file(path: &Path) -> Result<Outcome> {
     let name = path.display().to_string();
+    let (lead, header, follow) = file_cursors(path, &name)?;
+    replay_with(&name, lead, header, follow, Engine::new_piped, &mut ()).map(|(outcome, _)| outcome)
+}
+
+/// What a replay can be watched by, besides the comparison: `confsim report` makes a journal's
+/// report from a replay the journal matches byte for byte, and its timeline needs the
+/// platform's state between records, which only the engine's thread has.
+pub trait Sampler {
+    /// Whether `sample` has anything to record before an item due at `at`. Monotone in `at`
+    /// (due at `t` means due at every later time), and cheap: it is asked before every item.
+    fn due(&self, at: SimTime) -> bool;
+    /// Called before the engine handles an item due at `at` when `due(at)`, with the platform
+    /// as every earlier record left it.
+    fn sample(&mut self, at: SimTime, platform: &Platform);
+}
+
+/// No sampling: a plain replay.
+impl Sampler for () {
+    #[inline]
+    fn due(&self, _: SimTime) -> bool {
+        false
+    }
+    fn sample(&mut self, _: SimTime, _: &Platform) {}
+}
+
+/// A replay watched by a `Sampler` on the engine's thread and a tap on the comparison's
+/// (`replay_file_watched`), and what they saw.
+#[derive(Debug)]
+pub struct Watched<T> {
+    pub outcome: Outcome,
+    /// The tap, having seen every record the replay produced, in order.
+    pub tap: T,
+    /// The platform after the last record.
+    pub platform: Platform,
+    /// The recorded journal's last record's time (`None`: no records).
+    pub last_at: Option<SimTime>,
+}
+
+/// As `replay_file`, with `tap` seeing every record the replay produces (on the thread that
+/// compares them, so the engine's thread does not pay for it) and `sampler` consulted before
+/// every item the engine handles. When the outcome is identical, with nothing reformatted, no
+/// header normalized and no torn tail, the replay produced the file's bytes: what the tap saw
+/// is exactly the journal's records, and the sampler the state between them.
+pub fn replay_file_watched<T: RecordTap>(
+    path: &Path,
+    tap: T,
+    sampler: &mut impl Sampler,
+) -> Result<Watched<T>> {
+    let name = path.display().to_string();
+    let (lead, header, follow) = file_cursors(path, &name)?;
+    let (outcome, end) = replay_with(
+        &name,
+        lead,
+        header,
+        follow,
+        |header, comparator| Engine::new_piped_with_tap(header, comparator, Box::new(tap)),
+        sampler,
+    )?;
+    // The tap given above comes back from the journal's thread; the error only keeps this
+    // panic-free.
+    let tap = end
+        .tap
+        .and_then(|tap| (tap as Box<dyn std::any::Any>).downcast::<T>().ok())
+        .ok_or_else(|| ReplayError::Engine {
+            journal: name.clone(),
+            error: EngineError::Journal(JournalError::Write(std::io::Error::other(
+                "the replay's tap did not come back from the comparison's thread",
+            ))),
+        })?;
+    Ok(Watched {
+        outcome,
+        tap: *tap,
+        platform: end.platform,
+        last_at: end.last_at,
+    })
+}
+
+/// The two cursors over the journal file at `path` (`name` in errors): the lead on its own
+/// thread, with the header it read, and the reader the comparison follows.
+fn file_cursors(path: &Path, name: &str) -> Result<(AheadThread, Header, BufReader<File>)> {
     let open = || {
         File::open(path)
             .map(|file| BufReader::with_capacity(READ_BUFFER, file))
-            .map_err(|error| ReplayError::io(&name, error))
+            .map_err(|error| ReplayError::io(name, error))
     };
-    let (lead, header) = Lead::new(open()?).map_err(|error| ReplayError::journal(&name, error))?;
-    replay_with(
-        &name,
-        AheadThread::start(lead),
-        header,
-        open()?,
-        Engine::new_piped,
-    )
+    let (lead, header) = Lead::new(open()?).map_err(|error| ReplayError::journal(name, error))?;
+    Ok((AheadThread::start(lead), header, open()?))
+}
+
+/// What the engine ended with, beside the outcome.
+struct EngineEnd {
+    platform: Platform,
+    tap: Option<BoxedTap>,
+    last_at: Option<SimTime>,
 }
 
 /// Replays a journal held in memory; `name` names it in the outcome and in errors.
@@ -65,7 +147,7 @@ pub fn replay_bytes(name: &str, journal: &[u8]) -> Result<Outcome> {
 /// the engine for the inputs, `follow` behind it for the comparison.
 pub fn replay_readers<L: BufRead, F: BufRead>(name: &str, lead: L, follow: F) -> Result<Outcome> {
     let (lead, header) = Lead::new(lead).map_err(|error| ReplayError::journal(name, error))?;
-    replay_with(name, lead, header, follow, Engine::new)
+    replay_with(name, lead, header, follow, Engine::new, &mut ()).map(|(outcome, _)| outcome)
 }
 
 /// What the lead cursor tells the replay: the recorded inputs in order, then how the journal
@@ -246,7 +328,8 @@ fn replay_with<F: BufRead>(
     header: Header,
     follow: F,
     make_engine: impl FnOnce(&Header, Comparator<F>) -> Result<Engine<Comparator<F>>, EngineError>,
-) -> Result<Outcome> {
+    sampler: &mut impl Sampler,
+) -> Result<(Outcome, EngineEnd)> {
     let stopwatch = Stopwatch::start();
     let journal_error = |error| ReplayError::journal(name, error);
     // The comparison never fails a write and times are clamped, so an engine error is a
@@ -265,6 +348,7 @@ fn replay_with<F: BufRead>(
     while let Some((seq, at, input)) = lead.next_input().map_err(journal_error)? {
         prefetch_inputs(engine.platform(), lead.ahead());
         while produced(&engine) + 1 < seq {
+            sample_timer(&mut engine, at, sampler);
             if engine.step(at, &mut ()).map_err(engine_error)? == Step::Idle {
                 break;
             }
@@ -272,9 +356,11 @@ fn replay_with<F: BufRead>(
         // A recorded input earlier than the engine's time cannot come from any run (time only
         // moves forward); submitting it at the engine's time makes that a divergence rather
         // than an error, and the comparison shows its `at`.
-        engine
-            .set_time(at.max(engine.now()))
-            .map_err(engine_error)?;
+        let at = at.max(engine.now());
+        if sampler.due(at) {
+            sampler.sample(at, engine.platform());
+        }
+        engine.set_time(at).map_err(engine_error)?;
         engine.submit(input, &mut ()).map_err(engine_error)?;
     }
 
@@ -283,9 +369,14 @@ fn replay_with<F: BufRead>(
     // timers due later had not fired.
     let lead = lead.end().map_err(journal_error)?;
     let end = lead.last_at.unwrap_or(header.start);
-    while engine.step(end, &mut ()).map_err(engine_error)? != Step::Idle {}
+    loop {
+        sample_timer(&mut engine, end, sampler);
+        if engine.step(end, &mut ()).map_err(engine_error)? == Step::Idle {
+            break;
+        }
+    }
 
-    let (summary, comparator, _platform) = engine.finish().map_err(engine_error)?;
+    let (summary, comparator, platform, tap) = engine.finish_with_tap().map_err(engine_error)?;
     let tally = comparator.finish()?;
 
     let records = lead.records;
@@ -295,7 +386,7 @@ fn replay_with<F: BufRead>(
     } else {
         Verdict::Diverged
     };
-    Ok(Outcome {
+    let outcome = Outcome {
         journal: name.to_owned(),
         verdict,
         ok: verdict == Verdict::Identical,
@@ -321,7 +412,33 @@ fn replay_with<F: BufRead>(
             0.0
         },
         capture: None,
-    })
+    };
+    let end = EngineEnd {
+        platform,
+        tap,
+        last_at: lead.last_at,
+    };
+    Ok((outcome, end))
+}
+
+/// Before a step with limit `limit`: the sampler's turn if the timer the step would fire (the
+/// next deadline, when at or before the limit) is due for a sample. The deadline is looked up
+/// only when a sample could be due by the limit, so an unsampled replay never pays for it.
+#[inline]
+fn sample_timer<W: std::io::Write>(
+    engine: &mut Engine<W>,
+    limit: SimTime,
+    sampler: &mut impl Sampler,
+) {
+    if !sampler.due(limit) {
+        return;
+    }
+    if let Some(due) = engine.next_deadline()
+        && due <= limit
+        && sampler.due(due)
+    {
+        sampler.sample(due, engine.platform());
+    }
 }
 
 /// Replays the journal file at `path`: a capture (its header's `source.kind` is `capture`)

@@ -1,22 +1,35 @@
 //! The report of a journal after the fact (`confsim report`, product.md §10.2): the same
-//! `Report` a run makes, computed from any journal's records (a run's, a `serve` session's).
+//! `Report` a run makes, computed from any journal's records (a run's, a `serve` session's, a
+//! capture's).
 //!
-//! The figures a run's statistics read from records (counts, retcodes, the request-to-success
-//! latency) come from the same `Stats`, fed the same records in the same order, so they equal
-//! the run's own. The digest is BLAKE3 over the file's bytes, as the writer kept it. The
-//! timeline and the conferences active at the end need the platform's state between records:
-//! the journal is folded through the core as it streams by (`Rebuilder`), in memory that does
-//! not grow with the journal. What a journal does not hold is not invented: there are no
-//! `dropped_arrivals` (arrivals that found no agent journal nothing), no load figures and no
-//! expectations.
+//! Two ways to the same figures. The fast one is a replay (`confsim_replay`): a journal this
+//! build reproduces byte for byte (a run's or a `serve` session's, unless an older build wrote
+//! it) is re-executed from its inputs, the statistics watch the records the replay produces on
+//! the thread that compares them, and the timeline samples the replaying platform. The replay
+//! parses only the inputs and compares every other line as bytes, so the report costs what a
+//! replay costs. Only when the outcome is identical (nothing reformatted, no header normalized,
+//! no torn tail) are those the file's records, and only then is the report taken from it.
+//!
+//! Otherwise (a capture, a torn tail, a journal this build does not reproduce) the records are
+//! folded: every line is parsed, the figures a run's statistics read from records (counts,
+//! retcodes, the request-to-success latency) come from the same `Stats`, fed the same records in
+//! the same order, and the platform's state between records (for the timeline and the
+//! conferences active at the end) is rebuilt through the core as the records stream by
+//! (`Rebuilder`), in memory that does not grow with the journal. The digest is BLAKE3 over the
+//! file's bytes, as the writer kept it.
+//!
+//! Either way, what a journal does not hold is not invented: there are no `dropped_arrivals`
+//! (arrivals that found no agent journal nothing), no load figures and no expectations.
 
 use crate::error::{Result, ScenarioError};
 use crate::report::{Latency, Report};
 use crate::runner::{LATENCY_BARS, peak_memory_bytes};
 use crate::stats::{Percentiles, Stats, buckets};
 use crate::timeline::Timeline;
+use confsim_core::{Platform, SimTime};
 use confsim_engine::{Observer, Rebuilder, Stopwatch};
-use confsim_journal::{JournalError, JournalReader, Stamped, TornTail};
+use confsim_journal::{Header, JournalError, JournalReader, Stamped, TornTail};
+use confsim_replay::{Sampler, Verdict, replay_file_watched};
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -30,6 +43,124 @@ pub struct JournalReport {
     /// journal this build of the platform does not explain): the timeline and
     /// `active_conferences_at_end` then stop at the record named.
     pub state_stopped: Option<String>,
+    /// How the figures were had.
+    pub derived: Derived,
+}
+
+/// How a journal's report was computed (the figures are the same either way).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Derived {
+    /// From a replay that reproduced the file byte for byte.
+    Replay,
+    /// By parsing and folding every record.
+    Fold,
+}
+
+/// The report of the journal in `file`: from a byte-identical replay when the journal is one
+/// this build reproduces, else by folding its records (see the module comment).
+pub fn report_journal(file: &Path) -> Result<JournalReport> {
+    let stopwatch = Stopwatch::start();
+    match by_replay(file, &stopwatch)? {
+        Some(done) => Ok(done),
+        None => fold(file, &stopwatch),
+    }
+}
+
+/// The report of the journal in `file` by folding its records, whatever the journal: what
+/// `report_journal` does when a replay does not reproduce the file.
+pub fn report_journal_folded(file: &Path) -> Result<JournalReport> {
+    fold(file, &Stopwatch::start())
+}
+
+/// The timeline, sampling the replaying platform.
+struct Sampling(Timeline);
+
+impl Sampler for Sampling {
+    #[inline]
+    fn due(&self, at: SimTime) -> bool {
+        self.0.due(at)
+    }
+
+    fn sample(&mut self, at: SimTime, platform: &Platform) {
+        self.0.sample_before(
+            at,
+            platform.active_conferences() as u64,
+            platform.talking_agents() as u64,
+        );
+    }
+}
+
+/// The report from a replay, when the replay reproduces the file byte for byte; `None` when it
+/// does not (or the file is a capture, which no replay reproduces, or cannot be replayed at
+/// all: the fold then names what is wrong with it).
+fn by_replay(file: &Path, stopwatch: &Stopwatch) -> Result<Option<JournalReport>> {
+    let header = {
+        let opened = std::fs::File::open(file).map_err(|error| ScenarioError::Read {
+            file: file.to_owned(),
+            error,
+        })?;
+        match JournalReader::new(BufReader::new(opened)) {
+            Ok(reader) => reader.header().clone(),
+            Err(_) => return Ok(None),
+        }
+    };
+    if header.is_capture() {
+        return Ok(None);
+    }
+    let mut sampling = Sampling(Timeline::new(header.start, None));
+    let Ok(watched) = replay_file_watched(file, new_stats(&header), &mut sampling) else {
+        return Ok(None);
+    };
+    let outcome = &watched.outcome;
+    if outcome.verdict != Verdict::Identical
+        || outcome.reformatted > 0
+        || outcome.header_normalized.is_some()
+        || outcome.torn_tail.is_some()
+        || outcome.replayed != outcome.records
+    {
+        return Ok(None);
+    }
+    let journal_bytes = std::fs::metadata(file)
+        .map_err(|error| ScenarioError::Read {
+            file: file.to_owned(),
+            error,
+        })?
+        .len();
+    let last_at = watched.last_at.unwrap_or(header.start).max(header.start);
+    let p = &watched.platform;
+    let end = End {
+        last_at,
+        active: p.active_conferences() as u64,
+        talking: p.talking_agents() as u64,
+    };
+    let report = assemble(
+        file,
+        &header,
+        &watched.tap,
+        sampling.0,
+        end,
+        watched.outcome.digest.clone(),
+        journal_bytes,
+        stopwatch,
+    );
+    Ok(Some(JournalReport {
+        report,
+        torn: None,
+        state_stopped: None,
+        derived: Derived::Replay,
+    }))
+}
+
+/// Statistics for a journal with this header, as a run keeps them.
+fn new_stats(header: &Header) -> Stats {
+    Stats::new([]).for_agents(header.agents.iter().flat_map(|g| g.ids.iter()))
+}
+
+/// The journal's end: its last record's time and the platform's state after it.
+struct End {
+    last_at: SimTime,
+    active: u64,
+    talking: u64,
 }
 
 /// Hashes every byte read through it.
@@ -51,9 +182,9 @@ const BATCH: usize = 4_096;
 /// Batches in flight: reading stays at most this far ahead.
 const BATCHES_AHEAD: usize = 4;
 
-/// The report of the journal in `file`. Two threads share the work, as in a run: one reads,
-/// hashes and parses the file, the other folds the records and keeps the statistics.
-pub fn report_journal(file: &Path) -> Result<JournalReport> {
+/// The fold. Two threads share the work, as in a run: one reads, hashes and parses the file,
+/// the other folds the records and keeps the statistics.
+fn fold(file: &Path, stopwatch: &Stopwatch) -> Result<JournalReport> {
     let io = |error| ScenarioError::Read {
         file: file.to_owned(),
         error,
@@ -62,7 +193,6 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
         file: file.to_owned(),
         error,
     };
-    let stopwatch = Stopwatch::start();
     let opened = std::fs::File::open(file).map_err(io)?;
     let hashing = Hashing {
         inner: opened,
@@ -71,7 +201,7 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
     let mut reader = JournalReader::new(BufReader::with_capacity(1 << 16, hashing)).map_err(bad)?;
     let header = reader.header().clone();
     let start = header.start;
-    let mut stats = Stats::new([]).for_agents(header.agents.iter().flat_map(|g| g.ids.iter()));
+    let mut stats = new_stats(&header);
     let mut state = Some(Rebuilder::new(&header));
     let mut state_stopped = None;
     let mut timeline = Timeline::new(start, None);
@@ -132,11 +262,10 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
     if let Some(e) = failure {
         return Err(bad(e));
     }
-    let (active_at_end, talking_at_end) = state.as_ref().map_or((0, 0), |r| {
+    let (active, talking) = state.as_ref().map_or((0, 0), |r| {
         let p = r.platform();
         (p.active_conferences() as u64, p.talking_agents() as u64)
     });
-    timeline.finish(last_at, active_at_end, talking_at_end);
 
     // Every byte was hashed as it was read. A torn tail is not part of the journal, so the
     // digest of a torn file is taken again over its complete lines (streamed: a rare case).
@@ -151,6 +280,42 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
             (again.finalize().to_hex().to_string(), complete)
         }
     };
+    let end = End {
+        last_at,
+        active,
+        talking,
+    };
+    let report = assemble(
+        file,
+        &header,
+        &stats,
+        timeline,
+        end,
+        digest,
+        journal_bytes,
+        stopwatch,
+    );
+    Ok(JournalReport {
+        report,
+        torn,
+        state_stopped,
+        derived: Derived::Fold,
+    })
+}
+
+/// The report from what either way found.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    file: &Path,
+    header: &Header,
+    stats: &Stats,
+    mut timeline: Timeline,
+    end: End,
+    digest: String,
+    journal_bytes: u64,
+    stopwatch: &Stopwatch,
+) -> Report {
+    timeline.finish(end.last_at, end.active, end.talking);
     let wall_secs = stopwatch.elapsed().as_secs_f64();
     let per_sec = |n: u64| {
         if wall_secs > 0.0 {
@@ -160,7 +325,7 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
         }
     };
     let records = stats.inputs + stats.events;
-    let report = Report {
+    Report {
         scenario: header.scenario.clone(),
         seed: header.seed,
         clock: "journal".to_owned(),
@@ -171,7 +336,7 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
         events: stats.events,
         records,
         journal_bytes,
-        sim_time_ms: last_at.since(start).as_millis(),
+        sim_time_ms: end.last_at.since(header.start).as_millis(),
         wall_time_ms: wall_secs * 1000.0,
         events_per_sec: per_sec(stats.events),
         records_per_sec: per_sec(records),
@@ -184,17 +349,12 @@ pub fn report_journal(file: &Path) -> Result<JournalReport> {
             timer_lateness: None,
         },
         fell_behind: None,
-        active_conferences_at_end: active_at_end,
+        active_conferences_at_end: end.active,
         peak_memory_bytes: peak_memory_bytes(),
         expectations: Vec::new(),
         ok: true,
         timeline_interval_ms: timeline.interval_ms(),
         timeline: timeline.points().to_vec(),
         latency_buckets: buckets(&stats.request_to_success, LATENCY_BARS),
-    };
-    Ok(JournalReport {
-        report,
-        torn,
-        state_stopped,
-    })
+    }
 }

@@ -23,7 +23,7 @@ pub mod timeline;
 mod wakes;
 
 pub use error::{Result, ScenarioError};
-pub use from_journal::{JournalReport, report_journal};
+pub use from_journal::{Derived, JournalReport, report_journal, report_journal_folded};
 pub use report::Report;
 pub use runner::{ClockChoice, Progress, RunOptions, run, run_with_progress};
 pub use scenario::{Scenario, load, parse};

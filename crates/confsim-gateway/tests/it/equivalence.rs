@@ -246,6 +246,8 @@ async fn an_http_session_journals_exactly_what_the_same_scenario_does() {
     std::fs::write(&file, &http).expect("the journal written");
     let after = confsim_scenario::report_journal(&file).expect("a report of the session");
     assert!(after.torn.is_none() && after.state_stopped.is_none());
+    // A session's journal replays byte for byte, so its report is the replay's.
+    assert_eq!(after.derived, confsim_scenario::Derived::Replay);
     let r = &after.report;
     assert_eq!(r.digest, report.digest);
     assert_eq!((r.inputs, r.events), (report.inputs, report.events));

@@ -1,9 +1,10 @@
 //! The report of a journal after the fact (product.md §10.2): for a run's journal, its
 //! digest, counts, retcodes and latency percentiles equal the run's own report, on every
 //! bundled scenario (the `big-` ones in optimized builds or with `CONFSIM_BIG=1`); a torn
-//! tail is left out and named.
+//! tail is left out and named. A journal this build reproduces is reported from its replay, and
+//! that report equals the fold's of the same file in every figure.
 
-use confsim_scenario::{RunOptions, report_journal, run};
+use confsim_scenario::{Derived, Report, RunOptions, report_journal, report_journal_folded, run};
 use std::path::{Path, PathBuf};
 
 fn bundled() -> Vec<PathBuf> {
@@ -41,6 +42,10 @@ fn a_runs_journal_reports_what_the_run_reported() {
         );
         let r = &got.report;
         let name = file.display();
+        assert_eq!(got.derived, Derived::Replay, "{name}");
+        let folded = report_journal_folded(&journal).unwrap();
+        assert_eq!(folded.derived, Derived::Fold, "{name}");
+        assert_eq!(figures(r), figures(&folded.report), "{name}");
         assert_eq!(r.digest, ran.digest, "{name}");
         assert_eq!(
             (r.inputs, r.events, r.records),
@@ -73,6 +78,21 @@ fn a_runs_journal_reports_what_the_run_reported() {
     }
 }
 
+/// A report without what depends on the machine and the moment (times, rates, memory).
+fn figures(report: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(report).unwrap();
+    let object = v.as_object_mut().unwrap();
+    for key in [
+        "wall_time_ms",
+        "events_per_sec",
+        "records_per_sec",
+        "peak_memory_bytes",
+    ] {
+        assert!(object.remove(key).is_some(), "{key}");
+    }
+    v
+}
+
 #[test]
 fn a_torn_tail_is_left_out_and_named() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,6 +107,7 @@ fn a_torn_tail_is_left_out_and_named() {
     let journal = tmp.path().join("torn.jsonl");
     std::fs::write(&journal, &bytes[..cut]).unwrap();
     let got = report_journal(&journal).unwrap();
+    assert_eq!(got.derived, Derived::Fold);
     let torn = got.torn.expect("the torn tail is reported");
     assert_eq!(torn.bytes, cut - complete);
     assert_eq!(got.report.records, ran.records - 1);
@@ -109,6 +130,7 @@ fn a_torn_tail_is_left_out_and_named() {
     let other_file = tmp.path().join("other.jsonl");
     std::fs::write(&other_file, other.join("\n") + "\n").unwrap();
     let got = report_journal(&other_file).unwrap();
+    assert_eq!(got.derived, Derived::Fold);
     let why = got.state_stopped.expect("the fold stops");
     assert!(why.contains(&format!("seq {i}")), "{why}");
     assert_eq!(got.report.records, ran.records);
@@ -127,4 +149,29 @@ fn a_torn_tail_is_left_out_and_named() {
             .contains("bad.jsonl: line 1: not a confsim journal"),
         "{err}"
     );
+}
+
+#[test]
+fn a_capture_is_folded_not_replayed() {
+    // A capture is a real gateway's record: no replay reproduces it byte for byte, so its
+    // report is the fold's. The records of a run under a capture's header stand in for one.
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = confsim_scenario::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/seed-request.json"),
+    )
+    .unwrap();
+    let (ran, bytes) = run(&scenario, &RunOptions::default(), Vec::new()).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let (header, records) = text.split_once('\n').unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(header).unwrap();
+    header["source"] = serde_json::json!({"kind": "capture", "upstream": "127.0.0.1:8043"});
+    let capture = tmp.path().join("capture.jsonl");
+    std::fs::write(&capture, format!("{header}\n{records}")).unwrap();
+    let got = report_journal(&capture).unwrap();
+    assert_eq!(got.derived, Derived::Fold);
+    assert_eq!(
+        (got.report.records, &got.report.counts, &got.report.retcodes),
+        (ran.records, &ran.counts, &ran.retcodes)
+    );
+    assert_eq!(got.report.latency_ms, ran.latency_ms);
 }
