@@ -63,25 +63,53 @@ pub(crate) fn real_now() -> Instant {
     Instant::now()
 }
 
-/// The present real time as a `SimTime`, truncated to the second: the default start of a
-/// wall-clock session, so that `loginTime` and `eventGenTime` look like the present to a client.
-/// (A journal's header then depends on when the session began, which is what it records.)
+/// The present real time as a `SimTime`, to the millisecond: the default start of a wall-clock
+/// session, so that `loginTime` and `eventGenTime` are the present to a client (at speed 1,
+/// within a millisecond of its own clock; a start rounded to the second would put every event
+/// up to a second in the past, and a capture through `confsim record` would see events stamped
+/// before the requests that caused them). A journal's header then says when the session began,
+/// which is what it records.
 #[allow(clippy::disallowed_methods)] // Read once, at start-up, and written into the header.
 pub fn present() -> SimTime {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64 * 1000)
-        .unwrap_or(0);
-    SimTime::from_unix_ms(ms)
-}
-
-/// The present real time to the millisecond: when `confsim record` saw an answer, which is
-/// what a capture records (a capture's times are real ones by definition).
-#[allow(clippy::disallowed_methods)] // A capture records the real time of what it saw.
-pub(crate) fn real_time() -> SimTime {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     SimTime::from_unix_ms(ms)
+}
+
+/// When `confsim record` saw an answer, which is what a capture records (a capture's times are
+/// real ones by definition): the present, as `present` reads it.
+pub(crate) fn real_time() -> SimTime {
+    present()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The present is the real clock to the millisecond, not rounded to the second: a wall-clock
+    /// session's events are stamped with the client's present, not up to a second before it.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // The real clock is what is checked.
+    fn the_present_is_the_real_time_to_the_millisecond() {
+        let real = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+        };
+        // Wait until the real clock is well inside a second, so that rounding to the second
+        // would be off by at least 200 ms.
+        while real() % 1000 < 200 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let before = real();
+        let present = present().as_unix_ms();
+        let after = real();
+        assert!(
+            before <= present && present <= after,
+            "{before} {present} {after}"
+        );
+    }
 }

@@ -19,5 +19,5 @@ pub use error::{JournalError, Result};
 pub use header::{CAPTURE, FORMAT, Header, Source, VERSION};
 pub use loose::{LooseJournal, LooseKind, LooseRecord, parse_loose, read_loose, read_loose_file};
 pub use piped::{BoxedTap, PipedJournal, RecordTap};
-pub use reader::{JournalReader, Stamped, TornTail, parse_line, read_all};
+pub use reader::{AnyRecord, JournalReader, Stamped, TornTail, parse_line, read_all};
 pub use writer::{JournalWriter, Summary, write_record};

@@ -7,6 +7,7 @@
 
 use crate::error::{JournalError, Result};
 use crate::header::{FORMAT, Header, VERSION};
+use crate::loose::{LooseRecord, parse_loose};
 use confsim_core::event::{Content, Event, EventType};
 use confsim_core::record::{InputRecord, Record};
 use confsim_core::time::SimTime;
@@ -118,6 +119,56 @@ impl<R: BufRead> JournalReader<R> {
     }
 
     fn next_record(&mut self) -> Result<Option<Stamped>> {
+        let Some(line) = self.next_line()? else {
+            return Ok(None);
+        };
+        let stamped = parse_line(&self.buf, line)?;
+        self.check_seq(line, stamped.seq)?;
+        Ok(Some(stamped))
+    }
+
+    /// As the iterator, except that a line the model's types reject but that is still a record
+    /// of a journal (an event type or content shape the model does not produce, as a capture of
+    /// a real gateway or another version's journal may hold: see `loose.rs`) comes back loose,
+    /// with the reason the model rejected it. A line that is no record is an error, as there.
+    pub fn next_tolerant(&mut self) -> Result<Option<AnyRecord>> {
+        let outcome = self.tolerant_record();
+        if outcome.is_err() {
+            self.done = true;
+        }
+        outcome
+    }
+
+    fn tolerant_record(&mut self) -> Result<Option<AnyRecord>> {
+        let Some(line) = self.next_line()? else {
+            return Ok(None);
+        };
+        let record = match parse_line(&self.buf, line) {
+            Ok(stamped) => AnyRecord::Typed(stamped),
+            Err(strict) => match parse_loose(&self.buf, line) {
+                Ok(loose) => AnyRecord::Loose(Box::new(loose), strict.to_string()),
+                Err(_) => return Err(strict),
+            },
+        };
+        self.check_seq(line, record.seq())?;
+        Ok(Some(record))
+    }
+
+    fn check_seq(&mut self, line: u64, seq: u64) -> Result<()> {
+        if seq != self.next_seq {
+            return Err(JournalError::Gap {
+                line,
+                expected: self.next_seq,
+                found: seq,
+            });
+        }
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    /// The next complete line into `buf`, and its number; `None` at the end or at a torn tail
+    /// (kept in `torn`).
+    fn next_line(&mut self) -> Result<Option<u64>> {
         if self.done {
             return Ok(None);
         }
@@ -136,17 +187,33 @@ impl<R: BufRead> JournalReader<R> {
             });
             return Ok(None);
         }
-        let line = self.line;
-        let stamped = parse_line(&self.buf, line)?;
-        if stamped.seq != self.next_seq {
-            return Err(JournalError::Gap {
-                line,
-                expected: self.next_seq,
-                found: stamped.seq,
-            });
+        Ok(Some(self.line))
+    }
+}
+
+/// A record as `JournalReader::next_tolerant` reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyRecord {
+    /// A record of the model's types.
+    Typed(Stamped),
+    /// A record the model's types reject, as written (boxed: the rare case), and why they reject
+    /// it.
+    Loose(Box<LooseRecord>, String),
+}
+
+impl AnyRecord {
+    pub fn seq(&self) -> u64 {
+        match self {
+            AnyRecord::Typed(stamped) => stamped.seq,
+            AnyRecord::Loose(loose, _) => loose.seq,
         }
-        self.next_seq += 1;
-        Ok(Some(stamped))
+    }
+
+    pub fn at(&self) -> SimTime {
+        match self {
+            AnyRecord::Typed(stamped) => stamped.at,
+            AnyRecord::Loose(loose, _) => loose.at,
+        }
     }
 }
 
@@ -397,6 +464,59 @@ pub(crate) fn take_string(map: &mut Map<String, Value>, key: &str, line: u64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tolerant read: the model's records typed, a record the model does not know loose
+    /// with the reason, anything that is no record or breaks the numbering an error.
+    #[test]
+    fn a_tolerant_read_keeps_records_the_model_does_not_know() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scenarios/replays/seed-request.jsonl");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[2] = lines[2].replace(
+            r#""eventType":"AgentState_Busy""#,
+            r#""eventType":"AgentOther_VendorOnly""#,
+        );
+        assert!(lines[2].contains("VendorOnly"), "{}", lines[2]);
+        let joined = lines.join("\n") + "\n";
+        let mut reader = JournalReader::new(joined.as_bytes()).unwrap();
+        let mut typed = 0;
+        let mut loose = Vec::new();
+        while let Some(record) = reader.next_tolerant().unwrap() {
+            match record {
+                AnyRecord::Typed(_) => typed += 1,
+                AnyRecord::Loose(record, why) => loose.push((record, why)),
+            }
+        }
+        assert_eq!(typed + loose.len(), lines.len() - 1);
+        let [(record, why)] = &loose[..] else {
+            panic!("{loose:?}")
+        };
+        assert_eq!((record.seq, record.line), (2, 3));
+        assert!(why.contains("AgentOther_VendorOnly"), "{why}");
+        // The strict read stops there.
+        let err = JournalReader::new(joined.as_bytes())
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert!(err.to_string().contains("line 3"), "{err}");
+
+        for (broken, expect) in [("{\"seq\":2}", "line 3"), (&lines[3][..], "seq")] {
+            let mut bad = lines.clone();
+            bad[2] = broken.to_owned();
+            let bad = bad.join("\n") + "\n";
+            let mut reader = JournalReader::new(bad.as_bytes()).unwrap();
+            let err = loop {
+                match reader.next_tolerant() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{broken} read"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(err.to_string().contains(expect), "{err}");
+            assert!(reader.next_tolerant().unwrap().is_none());
+        }
+    }
 
     /// Every line of the bundled journals is read the fast way, to what the general parse
     /// reads; lines near the form are left to it.

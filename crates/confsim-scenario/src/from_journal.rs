@@ -11,7 +11,8 @@
 //! no torn tail) are those the file's records, and only then is the report taken from it.
 //!
 //! Otherwise (a capture, a torn tail, a journal this build does not reproduce) the records are
-//! folded: every line is parsed, the figures a run's statistics read from records (counts,
+//! folded: every line is parsed (tolerantly: a record of a type or shape the model does not have
+//! is counted by its names, `Stats::on_loose`, and the platform's state stops there), the figures a run's statistics read from records (counts,
 //! retcodes, the request-to-success latency) come from the same `Stats`, fed the same records in
 //! the same order, and the platform's state between records (for the timeline and the
 //! conferences active at the end) is rebuilt through the core as the records stream by
@@ -28,7 +29,7 @@ use crate::stats::{Percentiles, Stats, buckets};
 use crate::timeline::Timeline;
 use confsim_core::{Platform, SimTime};
 use confsim_engine::{Observer, Rebuilder, Stopwatch};
-use confsim_journal::{Header, JournalError, JournalReader, Stamped, TornTail};
+use confsim_journal::{AnyRecord, Header, JournalError, JournalReader, TornTail};
 use confsim_replay::{Sampler, Verdict, replay_file_watched};
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -207,14 +208,15 @@ fn fold(file: &Path, stopwatch: &Stopwatch) -> Result<JournalReport> {
     let mut timeline = Timeline::new(start, None);
     let mut last_at = start;
 
-    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Stamped>>(BATCHES_AHEAD);
+    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<AnyRecord>>(BATCHES_AHEAD);
     let (torn, hasher, failure) = std::thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let mut failure = None;
-            for stamped in reader.by_ref() {
-                match stamped {
-                    Ok(stamped) => batch.push(stamped),
+            loop {
+                match reader.next_tolerant() {
+                    Ok(Some(record)) => batch.push(record),
+                    Ok(None) => break,
                     Err(e) => {
                         failure = Some(e);
                         break;
@@ -236,23 +238,36 @@ fn fold(file: &Path, stopwatch: &Stopwatch) -> Result<JournalReport> {
             (torn, reader.into_inner().into_inner().hasher, failure)
         });
         for batch in batches {
-            for stamped in &batch {
+            for record in &batch {
+                let at = record.at();
                 if let Some(rebuilder) = &mut state {
-                    if timeline.due(stamped.at) {
+                    if timeline.due(at) {
                         let p = rebuilder.platform();
                         timeline.sample_before(
-                            stamped.at,
+                            at,
                             p.active_conferences() as u64,
                             p.talking_agents() as u64,
                         );
                     }
-                    if let Err(why) = rebuilder.push(stamped) {
-                        state_stopped = Some(why.to_string());
+                    let pushed = match record {
+                        AnyRecord::Typed(stamped) => {
+                            rebuilder.push(stamped).map_err(|e| e.to_string())
+                        }
+                        // The model cannot follow a record it has no type for.
+                        AnyRecord::Loose(loose, why) => Err(format!("seq {}: {why}", loose.seq)),
+                    };
+                    if let Err(why) = pushed {
+                        state_stopped = Some(why);
                         state = None;
                     }
                 }
-                Observer::on_record(&mut stats, stamped.seq, stamped.at, &stamped.record);
-                last_at = last_at.max(stamped.at);
+                match record {
+                    AnyRecord::Typed(stamped) => {
+                        Observer::on_record(&mut stats, stamped.seq, at, &stamped.record)
+                    }
+                    AnyRecord::Loose(loose, _) => stats.on_loose(loose),
+                }
+                last_at = last_at.max(at);
             }
         }
         reading

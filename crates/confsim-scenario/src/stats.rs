@@ -4,9 +4,9 @@
 
 use crate::expect::Observed;
 use confsim_core::record::{InputRecord, Record};
-use confsim_core::{AgentId, Event, EventType, Op, SimTime};
+use confsim_core::{AgentId, EventType, Op, SimTime};
 use confsim_engine::Observer;
-use confsim_journal::RecordTap;
+use confsim_journal::{LooseKind, LooseRecord, RecordTap};
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,6 +150,9 @@ pub struct Stats {
     watched: Vec<AgentId>,
     /// The timeline of `watched[i]` at `i`.
     timelines: Vec<Vec<(SimTime, EventType)>>,
+    /// Events of types the model does not have, by name, as a capture of a real gateway may
+    /// hold them (`on_loose`); empty in runs.
+    others: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -169,6 +172,7 @@ impl Stats {
             request_to_success: ms_histogram(),
             timelines: vec![Vec::new(); watched.len()],
             watched,
+            others: BTreeMap::new(),
         }
     }
 
@@ -194,14 +198,64 @@ impl Stats {
         self.retcodes.iter().cloned().collect()
     }
 
-    /// Event counts by name, only the types that occurred.
+    /// Event counts by name, only the types that occurred (those the model does not have
+    /// included).
     pub fn counts_by_name(&self) -> BTreeMap<String, u64> {
-        EventType::ALL
+        let mut counts: BTreeMap<String, u64> = EventType::ALL
             .iter()
             .zip(&self.counts)
             .filter(|(_, n)| **n > 0)
             .map(|(t, n)| (t.name().to_owned(), *n))
-            .collect()
+            .collect();
+        counts.extend(self.others.iter().map(|(name, n)| (name.clone(), *n)));
+        counts
+    }
+
+    /// A record the model's types reject, as written (a capture's event of a type the model
+    /// does not have, or of a content the model does not produce): counted by its names as
+    /// `on_record` counts a typed one, so a capture's counts, retcodes and latencies are the
+    /// file's whatever the real gateway sent.
+    pub fn on_loose(&mut self, record: &LooseRecord) {
+        let at = record.at;
+        self.last_at = Some(at);
+        match &record.kind {
+            LooseKind::Event {
+                event_type,
+                work_no,
+                ..
+            } => {
+                self.events += 1;
+                let Some(ty) = EventType::from_name(event_type) else {
+                    *self.others.entry(event_type.clone()).or_default() += 1;
+                    return;
+                };
+                self.counts[ty as usize] += 1;
+                let Ok(agent) = work_no.parse().map(AgentId) else {
+                    return;
+                };
+                if matches!(
+                    ty,
+                    EventType::AgentConfRequestSuccess | EventType::AgentConfRequestFailed
+                ) {
+                    self.on_application_end(at, ty, agent);
+                }
+                if let Ok(i) = self.watched.binary_search(&agent) {
+                    self.watch(i, at, ty);
+                }
+            }
+            LooseKind::Input {
+                op, agent, retcode, ..
+            } => {
+                self.inputs += 1;
+                self.count_retcode(retcode);
+                if Op::from_name(op) == Some(Op::RequestAgentConf)
+                    && retcode == confsim_core::retcode::SUCCESS
+                    && let Ok(id) = agent.parse()
+                {
+                    self.applying.start(AgentId(id), at);
+                }
+            }
+        }
     }
 
     /// How many entries the statistics hold in their growable structures: retcodes seen,
@@ -267,7 +321,7 @@ impl Observer for Stats {
                     event.ty,
                     EventType::AgentConfRequestSuccess | EventType::AgentConfRequestFailed
                 ) {
-                    self.on_application_end(at, event);
+                    self.on_application_end(at, event.ty, event.agent);
                 }
                 if !self.watched.is_empty()
                     && let Ok(i) = self.watched.binary_search(&event.agent)
@@ -302,9 +356,9 @@ impl Stats {
 
     /// An `AgentConf_RequestSuccess` or `AgentConf_RequestFailed`.
     #[inline(never)]
-    fn on_application_end(&mut self, at: SimTime, event: &Event) {
-        let since = self.applying.stop(event.agent);
-        if event.ty == EventType::AgentConfRequestSuccess
+    fn on_application_end(&mut self, at: SimTime, ty: EventType, agent: AgentId) {
+        let since = self.applying.stop(agent);
+        if ty == EventType::AgentConfRequestSuccess
             && let Some(since) = since
         {
             // Values above the histogram's day-long range saturate rather than fail.

@@ -154,7 +154,9 @@ fn a_torn_tail_is_left_out_and_named() {
 #[test]
 fn a_capture_is_folded_not_replayed() {
     // A capture is a real gateway's record: no replay reproduces it byte for byte, so its
-    // report is the fold's. The records of a run under a capture's header stand in for one.
+    // report is the fold's. The records of a run under a capture's header stand in for one,
+    // with what a real gateway sends and the model does not: an event type it does not have,
+    // and a success whose content has another shape.
     let tmp = tempfile::tempdir().unwrap();
     let scenario = confsim_scenario::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/seed-request.json"),
@@ -165,13 +167,41 @@ fn a_capture_is_folded_not_replayed() {
     let (header, records) = text.split_once('\n').unwrap();
     let mut header: serde_json::Value = serde_json::from_str(header).unwrap();
     header["source"] = serde_json::json!({"kind": "capture", "upstream": "127.0.0.1:8043"});
-    let capture = tmp.path().join("capture.jsonl");
-    std::fs::write(&capture, format!("{header}\n{records}")).unwrap();
-    let got = report_journal(&capture).unwrap();
+    let as_captured = |records: &str| {
+        let file = tmp.path().join("capture.jsonl");
+        std::fs::write(&file, format!("{header}\n{records}")).unwrap();
+        report_journal(&file).unwrap()
+    };
+    let got = as_captured(records);
     assert_eq!(got.derived, Derived::Fold);
     assert_eq!(
         (got.report.records, &got.report.counts, &got.report.retcodes),
         (ran.records, &ran.counts, &ran.retcodes)
     );
     assert_eq!(got.report.latency_ms, ran.latency_ms);
+
+    let vendor = records
+        .replace(
+            r#""eventType":"AgentOther_PhoneAlerting""#,
+            r#""eventType":"AgentOther_VendorOnly""#,
+        )
+        .replace(
+            r#""eventType":"AgentConf_RequestSuccess","workNo":"101","content":{"confId":1030400}"#,
+            r#""eventType":"AgentConf_RequestSuccess","workNo":"101","content":{"confId":"1030400","vdn":1}"#,
+        );
+    assert_ne!(vendor, records);
+    let got = as_captured(&vendor);
+    let mut counts = ran.counts.clone();
+    counts.remove("AgentOther_PhoneAlerting");
+    counts.insert("AgentOther_VendorOnly".into(), 1);
+    assert_eq!(
+        (got.report.records, &got.report.counts, &got.report.retcodes),
+        (ran.records, &counts, &ran.retcodes)
+    );
+    // The success is still the end of the application, however its content reads.
+    assert_eq!(got.report.latency_ms, ran.latency_ms);
+    let why = got
+        .state_stopped
+        .expect("the model cannot follow the vendor's event");
+    assert!(why.contains("AgentOther_VendorOnly"), "{why}");
 }
