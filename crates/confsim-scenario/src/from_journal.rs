@@ -11,13 +11,13 @@
 //! no torn tail) are those the file's records, and only then is the report taken from it.
 //!
 //! Otherwise (a capture, a torn tail, a journal this build does not reproduce) the records are
-//! folded: every line is parsed (tolerantly: a record of a type or shape the model does not have
-//! is counted by its names, `Stats::on_loose`, and the platform's state stops there), the figures a run's statistics read from records (counts,
-//! retcodes, the request-to-success latency) come from the same `Stats`, fed the same records in
-//! the same order, and the platform's state between records (for the timeline and the
-//! conferences active at the end) is rebuilt through the core as the records stream by
-//! (`Rebuilder`), in memory that does not grow with the journal. The digest is BLAKE3 over the
-//! file's bytes, as the writer kept it.
+//! folded. Every line is parsed, tolerantly: a record of a type or shape the model does not
+//! have is counted by its names (`Stats::on_loose`) and the platform's state stops there. The
+//! figures a run's statistics read from records (counts, retcodes, the request-to-success
+//! latency) come from the same `Stats`, fed the same records in the same order, and the
+//! platform's state between records (for the timeline and the conferences active at the end)
+//! is rebuilt through the core as the records stream by (`Rebuilder`), in memory that does not
+//! grow with the journal. The digest is BLAKE3 over the file's bytes, as the writer kept it.
 //!
 //! Either way, what a journal does not hold is not invented: there are no `dropped_arrivals`
 //! (arrivals that found no agent journal nothing), no load figures and no expectations.
